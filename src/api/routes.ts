@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { HttpError } from '../httpErrors.ts';
+import { describeIssue } from '../provider/normalize.ts';
+import { describeInput, findTextOverLimit, KIND_INPUTS, missingCustomFields } from '../provider/inputs.ts';
+import { TASK_KINDS, type TaskKind } from '../provider/kinds.ts';
+import { trackingSettings } from '../temporal/tasks.ts';
+import { musicTaskWorkflowId } from '../workflows/definitions.ts';
+import { tokenMatches } from '../webhook/token.ts';
+import { TaskStore } from './taskStore.ts';
+
+const taskIdParams = z.object({ taskId: z.string().trim().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits, . _ : -') });
+const kindSchema = z.enum(TASK_KINDS, { error: `expected one of ${TASK_KINDS.join(', ')}` });
+
+/**
+ * Checks a submission's `input` against its kind's schema and the provider's documented limits,
+ * so nothing the provider would refuse costs a call.
+ */
+export function validateInput(kind: TaskKind, input: unknown): Record<string, unknown> {
+  const parsed = KIND_INPUTS[kind].safeParse(input);
+  if (!parsed.success) throw new HttpError(400, 'invalid_input', describeIssue(parsed.error, 'input'));
+  const body = parsed.data as Record<string, unknown>;
+  if (kind === 'music' || kind === 'upload-cover') {
+    const missing = missingCustomFields(body);
+    if (missing.length) {
+      const mode = body.customMode ? 'custom mode' : 'non-custom mode';
+      throw new HttpError(400, 'invalid_input', `input: ${mode} requires ${missing.join(', ')}`);
+    }
+  }
+  const over = findTextOverLimit(body);
+  if (over) {
+    throw new HttpError(422, 'provider_rejected', `input.${over.field} is ${over.length} characters; the limit is ${over.limit}`, {
+      providerCode: 413,
+      providerMessage: 'text too long',
+    });
+  }
+  return body;
+}
+
+/** The task API under `/v1`. With `API_TOKEN` set, every route needs `Authorization: Bearer <token>`. */
+export async function taskRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const { client, metrics } = app.deps;
+  const tasks = new TaskStore(client, trackingSettings(app.config));
+  const apiToken = app.config.apiToken;
+
+  if (apiToken) {
+    app.addHook('onRequest', async (request) => {
+      const header = request.headers.authorization ?? '';
+      const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      if (!tokenMatches(presented, [apiToken])) {
+        throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <API_TOKEN>');
+      }
+    });
+  }
+
+  app.post(
+    '/tasks',
+    {
+      schema: {
+        body: z.object({
+          kind: kindSchema,
+          input: z.record(z.string(), z.unknown()),
+          idempotencyKey: z.string().trim().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits, . _ : -').optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const { kind, idempotencyKey } = request.body;
+      let input;
+      try {
+        input = validateInput(kind, request.body.input);
+      } catch (error) {
+        metrics.submissions.labels(kind, 'invalid').inc();
+        throw error;
+      }
+      try {
+        const submitted = await tasks.submit(kind, input, idempotencyKey ?? randomUUID(), describeInput(input));
+        metrics.submissions.labels(kind, 'submitted').inc();
+        request.log.info({ taskId: submitted.taskId, workflowId: submitted.workflowId }, 'task submitted');
+        return reply.code(202).send({ ...submitted, status: 'PENDING' });
+      } catch (error) {
+        metrics.submissions.labels(kind, error instanceof HttpError ? error.code : 'error').inc();
+        throw error;
+      }
+    },
+  );
+
+  app.put(
+    '/tasks/:taskId',
+    { schema: { params: taskIdParams, body: z.object({ kind: kindSchema }) } },
+    async (request, reply) => {
+      const { taskId } = request.params;
+      const tracked = await tasks.track(taskId, request.body.kind);
+      return reply
+        .code(tracked.created ? 201 : 200)
+        .send({ taskId, workflowId: musicTaskWorkflowId(taskId), kind: tracked.kind, status: tracked.status });
+    },
+  );
+
+  app.get('/tasks/:taskId', { schema: { params: taskIdParams } }, async (request) => tasks.get(request.params.taskId));
+
+  app.get(
+    '/tasks',
+    {
+      schema: {
+        querystring: z.object({
+          status: z.string().trim().regex(/^[A-Z_]+$/, 'a status name such as SUCCESS').optional(),
+          kind: kindSchema.optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+        }),
+      },
+    },
+    async (request) => ({ tasks: await tasks.list(request.query) }),
+  );
+
+  app.delete('/tasks/:taskId', { schema: { params: taskIdParams } }, async (request, reply) => {
+    const { taskId } = request.params;
+    await tasks.cancel(taskId);
+    return reply.code(202).send({ taskId, workflowId: musicTaskWorkflowId(taskId), status: 'CANCELLING' });
+  });
+}

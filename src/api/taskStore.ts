@@ -1,0 +1,200 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { TaskKind } from '../provider/kinds.ts';
+import { startTracking, type TrackingSettings } from '../temporal/tasks.ts';
+import {
+  MUSIC_TASK_WORKFLOW,
+  musicTaskWorkflowId,
+  MusicTaskKindKey,
+  MusicTaskReadyKey,
+  MusicTaskStatusKey,
+  statusQuery,
+  SUBMISSION_WORKFLOW,
+  submissionWorkflowId,
+  type SubmissionResult,
+} from '../workflows/definitions.ts';
+import type { TaskView } from '../workflows/state.ts';
+import type { submitMusicTask } from '../workflows/submission.ts';
+import { HttpError } from '../httpErrors.ts';
+
+/** Provider failure types as HTTP answers: the provider's code and message are kept. */
+const SUBMIT_FAILURES: Record<string, { status: number; code: string }> = {
+  ProviderRejected: { status: 422, code: 'provider_rejected' },
+  ProviderAuthFailed: { status: 502, code: 'provider_auth_failed' },
+  ProviderQuotaExhausted: { status: 429, code: 'provider_quota_exhausted' },
+  ProviderRateLimited: { status: 503, code: 'provider_rate_limited' },
+  ProviderMaintenance: { status: 503, code: 'provider_maintenance' },
+  ProviderUnavailable: { status: 503, code: 'provider_unavailable' },
+};
+
+/** The provider failure at the bottom of a failed submission, as an HTTP error. */
+export function submissionError(error: WorkflowFailedError): HttpError {
+  let cause: unknown = error.cause;
+  while (cause instanceof ActivityFailure) cause = cause.cause;
+  if (cause instanceof ApplicationFailure && cause.type && SUBMIT_FAILURES[cause.type]) {
+    const { status, code } = SUBMIT_FAILURES[cause.type]!;
+    const detail = (cause.details?.[0] ?? {}) as { providerCode?: number | null; providerMessage?: string };
+    return new HttpError(status, code, cause.message, {
+      providerCode: detail.providerCode ?? null,
+      providerMessage: detail.providerMessage ?? cause.message,
+    });
+  }
+  return new HttpError(503, 'submission_failed', `the submission did not complete: ${error.message}`);
+}
+
+/** Reads and changes tasks through Temporal, the system of record. */
+export class TaskStore {
+  constructor(
+    private readonly client: Client,
+    private readonly settings: TrackingSettings,
+  ) {}
+
+  /**
+   * Submits through the durable submission workflow. The same idempotency key joins the same
+   * workflow, whose result is the same task: one provider call, however often it is asked.
+   */
+  async submit(
+    kind: TaskKind,
+    input: Record<string, unknown>,
+    idempotencyKey: string,
+    summary: string | undefined,
+  ): Promise<SubmissionResult> {
+    const workflowId = submissionWorkflowId(idempotencyKey);
+    let handle;
+    try {
+      handle = await this.client.workflow.start<typeof submitMusicTask>(SUBMISSION_WORKFLOW, {
+        workflowId,
+        taskQueue: this.settings.taskQueue,
+        args: [
+          {
+            kind,
+            input,
+            ...(summary ? { summary } : {}),
+            tracking: { timing: this.settings.timing, postprocessTaskQueue: this.settings.postprocessTaskQueue },
+          },
+        ],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `submit ${kind}${summary ? ` — ${summary}` : ''}`,
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      handle = this.client.workflow.getHandle<typeof submitMusicTask>(workflowId);
+    }
+    try {
+      return await handle.result();
+    } catch (error) {
+      if (error instanceof WorkflowFailedError) throw submissionError(error);
+      throw error;
+    }
+  }
+
+  /** Tracks a task submitted elsewhere. `created` is false when it was already tracked. */
+  async track(taskId: string, kind: TaskKind): Promise<{ created: boolean; kind: TaskKind; status: string }> {
+    const workflowId = musicTaskWorkflowId(taskId);
+    let existing: WorkflowExecutionDescription | undefined;
+    try {
+      existing = await this.client.workflow.getHandle(workflowId).describe();
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+    if (existing) {
+      const trackedKind = existing.typedSearchAttributes.get(MusicTaskKindKey) ?? kind;
+      if (trackedKind !== kind) {
+        throw new HttpError(409, 'kind_mismatch', `task ${taskId} is already tracked as ${trackedKind}`);
+      }
+      return { created: false, kind, status: existing.typedSearchAttributes.get(MusicTaskStatusKey) ?? 'PENDING' };
+    }
+    await startTracking(this.client, this.settings, taskId, kind, { submittedAt: new Date().toISOString() });
+    return { created: true, kind, status: 'PENDING' };
+  }
+
+  /** The task's view: the live query while it runs, the workflow's result once it closed. */
+  async get(taskId: string): Promise<TaskView> {
+    const handle = this.client.workflow.getHandle(musicTaskWorkflowId(taskId));
+    let description: WorkflowExecutionDescription;
+    try {
+      description = await handle.describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw notFound(taskId);
+      throw error;
+    }
+    if (description.status.name === 'RUNNING') return handle.query(statusQuery);
+    if (description.status.name === 'COMPLETED' || description.status.name === 'CONTINUED_AS_NEW') {
+      return (await handle.result()) as TaskView;
+    }
+    // Terminated or failed at the workflow level: say what the search attributes know.
+    const known = viewFromSearchAttributes(taskId, description);
+    return {
+      taskId,
+      workflowId: known.workflowId,
+      kind: known.kind as TaskKind,
+      status: known.status,
+      ready: known.ready,
+      submittedAt: known.startedAt,
+      updatedAt: known.closedAt ?? known.startedAt,
+      assets: [],
+      receipts: [],
+      receiptCounts: { total: 0, duplicates: 0, byPhase: {} },
+      polls: [],
+      pollCount: 0,
+      error: {
+        code: `WORKFLOW_${description.status.name}`,
+        message: `the tracking workflow ended as ${description.status.name.toLowerCase()}; its history in the Temporal UI tells why`,
+      },
+    };
+  }
+
+  async list(filters: { status?: string; kind?: TaskKind; limit: number }) {
+    const clauses = [`WorkflowType = '${MUSIC_TASK_WORKFLOW}'`];
+    if (filters.status) clauses.push(`MusicTaskStatus = '${filters.status}'`);
+    if (filters.kind) clauses.push(`MusicTaskKind = '${filters.kind}'`);
+    const tasks = [];
+    for await (const execution of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: filters.limit })) {
+      const taskId = execution.workflowId.replace(/^music-task-/, '');
+      tasks.push(viewFromSearchAttributes(taskId, execution));
+      if (tasks.length >= filters.limit) break;
+    }
+    return tasks;
+  }
+
+  /** Cancels tracking; the workflow records CANCELLED and stops its timers. */
+  async cancel(taskId: string): Promise<void> {
+    const handle = this.client.workflow.getHandle(musicTaskWorkflowId(taskId));
+    let description: WorkflowExecutionDescription;
+    try {
+      description = await handle.describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw notFound(taskId);
+      throw error;
+    }
+    if (description.status.name !== 'RUNNING') {
+      throw new HttpError(409, 'task_closed', `task ${taskId} is no longer tracked (${description.status.name})`);
+    }
+    await handle.cancel();
+  }
+}
+
+function notFound(taskId: string): HttpError {
+  return new HttpError(404, 'task_not_found', `no task ${taskId} is tracked here`);
+}
+
+function viewFromSearchAttributes(taskId: string, execution: Omit<WorkflowExecutionInfo, 'raw'>) {
+  const attributes = execution.typedSearchAttributes;
+  return {
+    taskId,
+    workflowId: execution.workflowId,
+    kind: attributes.get(MusicTaskKindKey) ?? 'unknown',
+    status: attributes.get(MusicTaskStatusKey) ?? 'PENDING',
+    ready: attributes.get(MusicTaskReadyKey) ?? false,
+    startedAt: execution.startTime.toISOString(),
+    ...(execution.closeTime ? { closedAt: execution.closeTime.toISOString() } : {}),
+  };
+}

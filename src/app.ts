@@ -1,0 +1,74 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Client, Connection } from '@temporalio/client';
+import type { Config } from './config.ts';
+import { FASTIFY_ERROR_CODES, HttpError } from './httpErrors.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { taskRoutes } from './api/routes.ts';
+import { temporalReachable } from './temporal/connection.ts';
+import { webhookRoutes } from './webhook/routes.ts';
+
+export interface AppDeps {
+  client: Client;
+  connection: Connection;
+  /** Secrets a callback's token may match: the current one first, then any being rotated out. */
+  webhookSecrets: readonly string[];
+  metrics?: Metrics;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps & { metrics: Metrics };
+    config: Config;
+  }
+}
+
+/** Builds the HTTP app (API, webhooks, health, metrics). Never listens: `server.ts` does. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.query.token'] },
+    // The callback token is in the query string: keep it out of request logs.
+    disableRequestLogging: false,
+    trustProxy: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  const metrics = deps.metrics ?? createMetrics();
+  app.decorate('deps', { ...deps, metrics });
+  app.decorate('config', config);
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequests
+      .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.code(error.statusCode).send({ error: error.code, message: error.message, ...error.extra });
+    }
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(status).send({ error: 'internal_error', message: 'internal error; see the server log' });
+    }
+    const code = (error.code && FASTIFY_ERROR_CODES[error.code]) ?? (error.validation ? 'invalid_request' : 'bad_request');
+    return reply.code(status).send({ error: code, message: error.message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = await temporalReachable(deps.connection);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'temporal_unreachable' });
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  await app.register(webhookRoutes);
+  await app.register(taskRoutes, { prefix: '/v1' });
+  return app;
+}

@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import ms from 'ms';
+import { z } from 'zod';
+
+const DURATION_HINT = 'a duration like 500ms, 30s or 5m';
+
+/** `ms`-style duration string to milliseconds; zero and negatives are refused. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const parsed = /^\d+(\.\d+)?$/.test(value) ? Number(value) : ms(value as ms.StringValue);
+      if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}, got "${value}"` });
+        return z.NEVER;
+      }
+      return Math.round(parsed);
+    });
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+  .transform((url) => url.replace(/\/+$/, ''));
+
+/**
+ * Every environment variable of the contract (DESIGN.md), with its default.
+ * The configuration type is inferred from this schema; nothing else declares it.
+ */
+export const envSchema = z.object({
+  PORT: port(3000),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PUBLIC_BASE_URL: httpUrl.optional(),
+  TEMPORAL_ADDRESS: optionalText,
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().trim().min(1).default('music-tasks'),
+  /** Downloads and storage run here, so slow files never delay callbacks and polls. */
+  POSTPROCESS_TASK_QUEUE: z.string().trim().min(1).default('music-postprocess'),
+  /** How many downloads one worker runs at once. */
+  POSTPROCESS_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  /** Ports of the embedded dev server (only when TEMPORAL_ADDRESS is unset). */
+  TEMPORAL_DEV_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  MUSIC_API_BASE_URL: httpUrl.optional(),
+  MUSIC_API_KEY: optionalText,
+  WEBHOOK_SECRET: z
+    .string()
+    .trim()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  /** Comma-separated secrets still accepted while callback URLs are rotated to a new one. */
+  WEBHOOK_SECRET_PREVIOUS: z.string().optional(),
+  POLL_INTERVAL: duration('30s'),
+  POLL_MAX_INTERVAL: duration('5m'),
+  TASK_DEADLINE: duration('30m'),
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  API_TOKEN: optionalText,
+  SIMULATOR_PORT: port(4000),
+  SIMULATOR_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
+  SIMULATOR_SEED: z.coerce.number().int().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Raised when the environment cannot be parsed; the message names each bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function buildConfig(env: Env) {
+  if (env.POLL_MAX_INTERVAL < env.POLL_INTERVAL) {
+    throw new ConfigError(
+      `POLL_MAX_INTERVAL (${env.POLL_MAX_INTERVAL}ms) must not be shorter than POLL_INTERVAL (${env.POLL_INTERVAL}ms)`,
+    );
+  }
+  if (env.MUSIC_API_BASE_URL && !env.MUSIC_API_KEY) {
+    throw new ConfigError('MUSIC_API_KEY is required when MUSIC_API_BASE_URL is set (the provider bearer key)');
+  }
+  const dataDir = resolve(env.DATA_DIR);
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://${hostForUrl(env.HOST)}:${env.PORT}`,
+    temporal: {
+      /** True when the service runs its own dev server (TEMPORAL_ADDRESS unset). */
+      embedded: !env.TEMPORAL_ADDRESS,
+      address: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      postprocessTaskQueue: env.POSTPROCESS_TASK_QUEUE,
+      postprocessConcurrency: env.POSTPROCESS_CONCURRENCY,
+      devPort: env.TEMPORAL_DEV_PORT,
+      uiPort: env.TEMPORAL_UI_PORT,
+    },
+    provider: {
+      /** True when the service runs its own simulator (MUSIC_API_BASE_URL unset). */
+      simulated: !env.MUSIC_API_BASE_URL,
+      baseUrl: env.MUSIC_API_BASE_URL ?? `http://127.0.0.1:${env.SIMULATOR_PORT}`,
+      apiKey: env.MUSIC_API_KEY ?? 'local-simulator-key',
+    },
+    timing: {
+      pollIntervalMs: env.POLL_INTERVAL,
+      pollMaxIntervalMs: env.POLL_MAX_INTERVAL,
+      taskDeadlineMs: env.TASK_DEADLINE,
+    },
+    webhookSecret: env.WEBHOOK_SECRET,
+    previousWebhookSecrets: (env.WEBHOOK_SECRET_PREVIOUS ?? '')
+      .split(',')
+      .map((secret) => secret.trim())
+      .filter(Boolean),
+    dataDir,
+    apiToken: env.API_TOKEN,
+    simulator: {
+      port: env.SIMULATOR_PORT,
+      /** Undefined: any non-empty bearer key is accepted. */
+      apiKey: env.MUSIC_API_KEY,
+      timeScale: env.SIMULATOR_TIME_SCALE,
+      seed: env.SIMULATOR_SEED,
+    },
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+export type Config = ReturnType<typeof buildConfig>;
+export type TaskTiming = Config['timing'];
+
+/** Parses the environment once. Throws {@link ConfigError} naming every variable that is wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return buildConfig(parsed.data);
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * The secret that callback URLs carry: WEBHOOK_SECRET, else one generated on first use and kept
+ * in DATA_DIR so the server, the worker and later runs agree on it.
+ */
+export function resolveWebhookSecret(config: Pick<Config, 'webhookSecret' | 'dataDir'>): string {
+  if (config.webhookSecret) return config.webhookSecret;
+  const file = join(config.dataDir, 'webhook-secret');
+  try {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept) return kept;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const secret = randomBytes(24).toString('base64url');
+  try {
+    // 'wx': when two processes race on first start, the first writer wins and the other re-reads.
+    writeFileSync(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
+    return secret;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return readFileSync(file, 'utf8').trim();
+  }
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { KIND_ROUTES, type TaskKind } from './kinds.ts';
+import { camelizeKeys, describeIssue, dropUndefined, isFinishedResult, readResult } from './normalize.ts';
+import type { CallbackPhase, NormalizedCallback } from './types.ts';
+
+/** A callback body we cannot read; the message says which field is wrong. */
+export class CallbackValidationError extends Error {
+  override readonly name = 'CallbackValidationError';
+}
+
+const PHASE_ALIASES: Record<string, CallbackPhase> = {
+  text: 'text',
+  first: 'first',
+  complete: 'complete',
+  error: 'error',
+  failed: 'error',
+  fail: 'error',
+};
+
+const bodySchema = z.looseObject({
+  callbackType: z.string().nullish(),
+  taskId: z.union([z.string().trim().min(1), z.number()], { error: 'expected a string' }).transform(String),
+  code: z.number().int().nullish(),
+  msg: z.string().nullish(),
+  error: z.string().nullish(),
+  errorMessage: z.string().nullish(),
+});
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Parses a provider callback of either shape: bare (`{callbackType, task_id, data}`) or wrapped in
+ * the envelope (`{code, msg, data: {callbackType, task_id, …}}`). Non-song kinds often send no
+ * `callbackType`: a body that carries the finished result is their completion.
+ * @throws CallbackValidationError naming the first field that is wrong
+ */
+export function parseCallback(kind: TaskKind, raw: unknown): NormalizedCallback {
+  if (!isRecord(raw)) throw new CallbackValidationError('body: expected a JSON object');
+  const outer = camelizeKeys(raw) as Record<string, unknown>;
+  const wrapped = outer.taskId === undefined && isRecord(outer.data);
+  const inner = wrapped ? (outer.data as Record<string, unknown>) : outer;
+  const prefix = wrapped ? 'data' : 'body';
+  if (inner.taskId === undefined) {
+    throw new CallbackValidationError(`${prefix}.task_id: required (the provider's task id)`);
+  }
+  const parsed = bodySchema.safeParse(inner);
+  if (!parsed.success) throw new CallbackValidationError(describeIssue(parsed.error, prefix));
+  const envelopeCode = wrapped ? outer.code : undefined;
+  if (envelopeCode !== undefined && envelopeCode !== null && typeof envelopeCode !== 'number') {
+    throw new CallbackValidationError('code: expected a number');
+  }
+  const code = envelopeCode ?? parsed.data.code ?? 200;
+  const message = wrapped && typeof outer.msg === 'string' ? outer.msg : (parsed.data.msg ?? undefined);
+
+  const items = Array.isArray(inner.data) ? inner.data : undefined;
+  if (inner.data !== undefined && inner.data !== null && !items) {
+    throw new CallbackValidationError(`${prefix}.data: expected an array`);
+  }
+  const result = readResult(KIND_ROUTES[kind].result, inner, items ?? null);
+  if (result instanceof z.ZodError) throw new CallbackValidationError(describeIssue(result, `${prefix}.data`));
+
+  const declared = parsed.data.callbackType?.trim().toLowerCase();
+  let phase: CallbackPhase | undefined;
+  if (declared) {
+    phase = PHASE_ALIASES[declared];
+    if (!phase) {
+      throw new CallbackValidationError(
+        `${prefix}.callbackType: expected one of text, first, complete, error, got "${parsed.data.callbackType}"`,
+      );
+    }
+  }
+  const errorText = parsed.data.error ?? parsed.data.errorMessage ?? undefined;
+  if (code !== 200 || (!declared && errorText)) phase = 'error';
+  if (!phase) {
+    if (!isFinishedResult(kind, result)) {
+      throw new CallbackValidationError(
+        `${prefix}: no callbackType and no finished ${KIND_ROUTES[kind].result} result for a ${kind} task`,
+      );
+    }
+    phase = 'complete';
+  }
+  return dropUndefined({
+    taskId: parsed.data.taskId,
+    kind,
+    phase,
+    code,
+    message,
+    result,
+    error: phase === 'error' ? { code: String(code), message: errorText ?? message ?? 'provider reported a failure' } : undefined,
+  });
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { TaskKind } from './kinds.ts';
+
+/** Models the provider accepts, oldest first. */
+export const MODELS = ['V4', 'V4_5', 'V4_5PLUS', 'V4_5ALL', 'V5'] as const;
+export type Model = (typeof MODELS)[number];
+
+/** Documented text limits (PROVIDER.md): V4 is stricter than later models. */
+export function textLimits(model: Model, customMode: boolean) {
+  const v4 = model === 'V4';
+  return {
+    prompt: customMode ? (v4 ? 3000 : 5000) : 500,
+    style: v4 ? 200 : 1000,
+    title: v4 ? 80 : 100,
+  };
+}
+
+const nonEmpty = z.string().trim().min(1);
+const sourceAudio = { taskId: nonEmpty, audioId: nonEmpty };
+const songText = {
+  prompt: z.string().optional(),
+  style: z.string().optional(),
+  title: z.string().optional(),
+  negativeTags: z.string().optional(),
+  vocalGender: z.enum(['m', 'f']).optional(),
+  personaId: z.string().optional(),
+};
+
+const generateInput = z.strictObject({
+  customMode: z.boolean(),
+  instrumental: z.boolean(),
+  model: z.enum(MODELS),
+  ...songText,
+});
+
+/**
+ * The body each kind sends to its submit route, without `callBackUrl` (the service adds it).
+ * Shapes only: the provider's length limits are checked by {@link findTextOverLimit}.
+ */
+export const KIND_INPUTS = {
+  music: generateInput,
+  extend: z.strictObject({
+    audioId: nonEmpty,
+    continueAt: z.number().nonnegative().optional(),
+    defaultParamFlag: z.boolean().optional(),
+    model: z.enum(MODELS),
+    ...songText,
+  }),
+  'upload-cover': generateInput.extend({ uploadUrl: z.url() }),
+  lyrics: z.strictObject({ prompt: nonEmpty }),
+  'vocal-removal': z.strictObject(sourceAudio),
+  'split-stem': z.strictObject(sourceAudio),
+  wav: z.strictObject(sourceAudio),
+  mp4: z.strictObject({ ...sourceAudio, author: z.string().optional(), domainName: z.string().optional() }),
+  'cover-art': z.strictObject({ taskId: nonEmpty }),
+} satisfies Record<TaskKind, z.ZodType>;
+
+export type KindInput<K extends TaskKind> = z.infer<(typeof KIND_INPUTS)[K]>;
+export type AnyKindInput = KindInput<TaskKind>;
+
+/** Fields that custom mode requires (the provider answers 400 without them). */
+export function missingCustomFields(input: Record<string, unknown>): string[] {
+  if (input.customMode !== true) return input.prompt ? [] : ['prompt'];
+  const needed = input.instrumental === true ? ['style', 'title'] : ['style', 'title', 'prompt'];
+  return needed.filter((field) => typeof input[field] !== 'string' || input[field] === '');
+}
+
+/** The first text field over the provider's documented limit, or undefined when all fit. */
+export function findTextOverLimit(
+  input: Record<string, unknown>,
+): { field: string; length: number; limit: number } | undefined {
+  const model = (MODELS as readonly unknown[]).includes(input.model) ? (input.model as Model) : 'V5';
+  const limits = textLimits(model, input.customMode === true);
+  for (const field of ['prompt', 'style', 'title'] as const) {
+    const value = input[field];
+    if (typeof value === 'string' && value.length > limits[field]) {
+      return { field, length: value.length, limit: limits[field] };
+    }
+  }
+  return undefined;
+}
+
+/** A short human label for a task (title or prompt), for the Temporal UI and the CLI. */
+export function describeInput(input: Record<string, unknown>): string | undefined {
+  for (const field of ['title', 'prompt', 'audioId', 'taskId']) {
+    const value = input[field];
+    if (typeof value === 'string' && value.trim()) return value.trim().slice(0, 80);
+  }
+  return undefined;
+}

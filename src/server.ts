@@ -1,0 +1,55 @@
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import { loadConfig, resolveWebhookSecret, type Config } from './config.ts';
+
+/**
+ * Builds the app on a lazy Temporal connection (the server starts, and answers 503 on `/readyz`
+ * and on callbacks, while Temporal is down) and listens.
+ */
+export async function startServer(config: Config): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
+  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '5s' });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const app = await buildApp(config, {
+    client,
+    connection,
+    webhookSecrets: [resolveWebhookSecret(config), ...config.previousWebhookSecrets],
+  });
+  const url = await app.listen({ port: config.port, host: config.host });
+  return {
+    app,
+    url,
+    async close() {
+      await app.close();
+      await connection.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const server = await startServer(config);
+  let closing = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      if (closing) return;
+      closing = true;
+      server.app.log.info({ signal }, 'shutting down');
+      server.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: unknown) => {
+    console.error(`server: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

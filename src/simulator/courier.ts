@@ -1,0 +1,102 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { type FastifyBaseLogger } from 'fastify';
+import { type CallbackPhase } from './faults.ts';
+import { type DeliveryRecord, type SimStats } from './stats.ts';
+import { type Timers } from './timers.ts';
+
+/** Provider minutes between a failed delivery and the next try (PROVIDER.md: 1, 5, 15 minutes). */
+export const REDELIVERY_DELAYS_MS = [60_000, 300_000, 900_000] as const;
+/** How long the provider waits for the receiver to answer, before scaling. */
+export const CALLBACK_TIMEOUT_MS = 10_000;
+
+export interface Callback {
+  taskId: string;
+  createdAt: number;
+  phase: CallbackPhase;
+  url: string;
+  body: unknown;
+  copy: number;
+  forged: boolean;
+  premature: boolean;
+}
+
+/** POSTs JSON and resolves with the HTTP status; a fresh connection each time, as webhooks do. */
+function postJson(url: string, body: unknown, timeoutMs: number, signal: AbortSignal): Promise<number> {
+  const payload = Buffer.from(JSON.stringify(body));
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(
+      target,
+      {
+        method: 'POST',
+        agent: false,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        headers: {
+          'content-type': 'application/json',
+          'content-length': payload.length,
+          'user-agent': 'music-provider-simulator',
+        },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+/** Delivers callbacks and redelivers failed ones on the provider's schedule, scaled. */
+export class Courier {
+  private inFlight = new AbortController();
+
+  constructor(
+    private readonly deps: { timers: Timers; timeScale: number; stats: SimStats; log: FastifyBaseLogger },
+  ) {}
+
+  /** Makes one attempt; a failure schedules the next one. Resolves when this attempt is over. */
+  async send(callback: Callback, attempt = 1): Promise<void> {
+    const { timers, timeScale, stats, log } = this.deps;
+    const { signal } = this.inFlight;
+    if (signal.aborted) return;
+    const timeoutMs = Math.max(1000, CALLBACK_TIMEOUT_MS * timeScale);
+    const record: DeliveryRecord = {
+      phase: callback.phase,
+      copy: callback.copy,
+      attempt,
+      forged: callback.forged,
+      premature: callback.premature,
+      atMs: Date.now() - callback.createdAt,
+      status: null,
+      error: null,
+      delivered: false,
+    };
+    try {
+      record.status = await postJson(callback.url, callback.body, timeoutMs, signal);
+      record.delivered = record.status >= 200 && record.status < 300;
+    } catch (error) {
+      record.error = error instanceof Error ? error.message : String(error);
+    }
+    if (signal.aborted) return;
+    stats.recordDelivery(callback.taskId, record);
+    log.debug({ callback: record, taskId: callback.taskId }, 'callback attempt');
+    if (record.delivered || callback.forged) return;
+    const delay = REDELIVERY_DELAYS_MS[attempt - 1];
+    if (delay === undefined) {
+      stats.callbacks(callback.taskId).gaveUp++;
+      log.info({ taskId: callback.taskId, phase: callback.phase }, 'callback given up');
+      return;
+    }
+    timers.after(delay * timeScale, () => void this.send(callback, attempt + 1));
+  }
+
+  /** Aborts the requests in flight (on reset and close); later sends start afresh. */
+  abortAll(): void {
+    this.inFlight.abort();
+    this.inFlight = new AbortController();
+  }
+}

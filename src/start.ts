@@ -1,0 +1,134 @@
+/**
+ * `npm start`: the whole system as one supervised group — the embedded Temporal dev server and
+ * the simulator when no external ones are configured, then the worker and the HTTP server.
+ * Ctrl-C (or SIGTERM) stops every child; a child that dies stops the group with a clear message.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ConfigError, loadConfig, resolveWebhookSecret } from './config.ts';
+import { startDevServer, type DevServer } from './temporal/devServer.ts';
+
+interface Part {
+  name: string;
+  stop: () => Promise<void>;
+  exited: Promise<number | null>;
+}
+
+const srcDir = import.meta.dirname;
+
+function runNode(name: string, file: string, env: NodeJS.ProcessEnv, readyLine?: RegExp) {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(srcDir, file)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  if (!readyLine) markReady();
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (readyLine?.test(line)) markReady();
+      process.stdout.write(`[${name}] ${line}\n`);
+    });
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const part: Part = {
+    name,
+    exited,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+  return { part, ready };
+}
+
+async function waitForHttp(url: string, exited: Promise<number | null>, timeoutMs = 120_000): Promise<void> {
+  let dead = false;
+  void exited.then(() => (dead = true));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !dead) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(dead ? `${url}: the process exited before it was ready` : `${url} was not ready within ${timeoutMs} ms`);
+}
+
+const parts: Part[] = [];
+let stopping = false;
+
+async function stopAll(exitCode: number, reason?: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (reason) console.error(`\nmusic-tasks: ${reason}; stopping everything`);
+  for (const part of [...parts].reverse()) await part.stop();
+  console.log('music-tasks: stopped');
+  process.exit(exitCode);
+}
+
+function watch(part: Part): void {
+  parts.push(part);
+  void part.exited.then((code) => {
+    if (!stopping) void stopAll(1, `${part.name} exited unexpectedly (code ${code})`);
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  mkdirSync(config.dataDir, { recursive: true });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(0));
+
+  const env: NodeJS.ProcessEnv = { ...process.env, WEBHOOK_SECRET: resolveWebhookSecret(config), DATA_DIR: config.dataDir };
+  if (config.temporal.embedded) {
+    const server: DevServer = await startDevServer({
+      port: config.temporal.devPort,
+      uiPort: config.temporal.uiPort,
+      dbFile: join(config.dataDir, 'temporal.sqlite'),
+      namespace: config.temporal.namespace,
+      logLevel: 'error',
+    });
+    watch({ name: 'temporal', stop: server.stop, exited: new Promise((resolve) => server.process.once('exit', resolve)) });
+    env.TEMPORAL_ADDRESS = server.address;
+  }
+  if (config.provider.simulated) {
+    const simulator = runNode('simulator', 'simulator/main.ts', env);
+    watch(simulator.part);
+    await waitForHttp(`${config.provider.baseUrl}/__sim/faults`, simulator.part.exited);
+    env.MUSIC_API_BASE_URL = config.provider.baseUrl;
+    env.MUSIC_API_KEY = config.provider.apiKey;
+  }
+  const worker = runNode('worker', 'worker.ts', env, /worker polling/);
+  watch(worker.part);
+  const server = runNode('server', 'server.ts', env);
+  watch(server.part);
+  const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+  await Promise.all([worker.ready, waitForHttp(`${apiUrl}/readyz`, server.part.exited)]);
+
+  const lines = [
+    '',
+    'music-tasks is up',
+    `  API          ${apiUrl}   (try: npm run cli -- submit music --prompt "a calm song")`,
+    config.temporal.embedded
+      ? `  Temporal UI  http://127.0.0.1:${config.temporal.uiPort}`
+      : `  Temporal     ${config.temporal.address} (namespace ${config.temporal.namespace})`,
+    `  Provider     ${config.provider.baseUrl}${config.provider.simulated ? ' (simulator)' : ''}`,
+    `  Data         ${config.dataDir}`,
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error);
+  void stopAll(1, `could not start: ${message}`);
+});

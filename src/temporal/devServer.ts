@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from '../workflows/definitions.ts';
+
+const projectRoot = join(import.meta.dirname, '..', '..');
+
+/** The Temporal CLI: on PATH first, else the copy `npm run setup` built into `.tools/bin`. */
+export function findTemporalCli(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, 'temporal'))) return join(dir, 'temporal');
+  }
+  const local = join(projectRoot, '.tools', 'bin', 'temporal');
+  if (existsSync(local)) return local;
+  throw new Error('the Temporal CLI is missing: run `npm run setup` (it builds it with Go) or put `temporal` on PATH');
+}
+
+export interface DevServerOptions {
+  port: number;
+  /** Web UI port; undefined runs headless. */
+  uiPort?: number;
+  /** SQLite file; undefined keeps everything in memory. */
+  dbFile?: string;
+  namespace?: string;
+  ip?: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface DevServer {
+  address: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** `temporal server start-dev` with the contract's search attributes, resolved once it answers. */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const ip = options.ip ?? '127.0.0.1';
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(options.port), '--log-level', options.logLevel ?? 'error'];
+  args.push('--namespace', options.namespace ?? 'default');
+  if (options.uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(options.uiPort));
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+
+  const child = spawn(findTemporalCli(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const address = `${ip}:${options.port}`;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killer);
+  };
+  try {
+    await waitUntilServing(address, 60_000, exited);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { address, process: child, stop };
+}
+
+async function waitUntilServing(address: string, timeoutMs: number, exited: Promise<number | null>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let dead: number | null | undefined;
+  void exited.then((code) => (dead = code ?? -1));
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (dead !== undefined) throw new Error(`temporal server start-dev exited with code ${dead}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: '1s' });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`Temporal dev server on ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}

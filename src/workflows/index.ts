@@ -1,0 +1,2 @@
+export { musicTask } from './musicTask.ts';
+export { submitMusicTask } from './submission.ts';

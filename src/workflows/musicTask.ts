@@ -1,0 +1,188 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  allHandlersFinished,
+} from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/common';
+import type { createActivities } from '../activities/index.ts';
+import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
+import { SUCCESS_STATUS } from '../provider/kinds.ts';
+import { planAssets } from './assetPlan.ts';
+import {
+  callbackSignal,
+  MusicTaskKindKey,
+  MusicTaskReadyKey,
+  MusicTaskStatusKey,
+  statusQuery,
+  type MusicTaskInput,
+} from './definitions.ts';
+import {
+  applySnapshot,
+  CANCELLED,
+  describeProgress,
+  isSettled,
+  newTaskState,
+  recordCallback,
+  recordPoll,
+  TIMED_OUT,
+  toView,
+  type TaskState,
+  type TaskView,
+} from './state.ts';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const queryOptions: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_PROVIDER_ERRORS],
+  },
+};
+const storeOptions: ActivityOptions = {
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '30s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['AssetGone', 'AssetInvalid'],
+  },
+};
+const { queryProvider } = proxyActivities<Activities>(queryOptions);
+
+/** Consecutive "unknown task" answers after which the provider is believed. */
+const NOT_FOUND_LIMIT = 3;
+/** History length at which the run continues as new, even before the server suggests it. */
+const HISTORY_EVENTS_LIMIT = 2_000;
+
+/**
+ * Tracks one provider task until it settles: callbacks (signal `callback`) wake it, a backing-off
+ * timer polls when they stay silent, a terminal callback is confirmed by one query, and finished
+ * files are stored before the task is marked ready.
+ */
+export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
+  const info = workflowInfo();
+  const state: TaskState =
+    input.state ?? newTaskState(input.taskId, input.kind, input.submittedAt ?? info.startTime.toISOString(), input.summary);
+  const { pollIntervalMs, pollMaxIntervalMs, taskDeadlineMs } = input.timing;
+  const deadline = Date.parse(state.submittedAt) + taskDeadlineMs;
+  const published = { status: '', ready: false, details: '' };
+
+  const publish = () => {
+    if (state.status !== published.status || state.ready !== published.ready) {
+      upsertSearchAttributes([
+        { key: MusicTaskStatusKey, value: state.status },
+        { key: MusicTaskKindKey, value: state.kind },
+        { key: MusicTaskReadyKey, value: state.ready },
+      ]);
+      published.status = state.status;
+      published.ready = state.ready;
+    }
+    const details = describeProgress(state);
+    if (details !== published.details) setCurrentDetails(details);
+    published.details = details;
+  };
+
+  setHandler(statusQuery, () => toView(state, info.workflowId));
+  setHandler(callbackSignal, (signal) => {
+    const duplicate = recordCallback(state, signal);
+    if (!duplicate) log.info('callback', { taskId: state.taskId, phase: signal.callback.phase });
+  });
+
+  const poll = async (reason: 'timer' | 'confirm') => {
+    const at = new Date().toISOString();
+    try {
+      const snapshot = await queryProvider.executeWithOptions({ ...queryOptions, summary: `query provider (${reason})` }, [
+        { taskId: state.taskId, kind: state.kind },
+      ]);
+      applySnapshot(state, snapshot, reason, at, snapshot.finished);
+    } catch (error) {
+      if (!(error instanceof ActivityFailure)) throw error;
+      const cause = error.cause instanceof ApplicationFailure ? error.cause : undefined;
+      recordPoll(state, { at, reason, error: cause?.type ?? error.message });
+      if (cause?.type === 'ProviderTaskNotFound' && ++state.notFoundPolls >= NOT_FOUND_LIMIT) {
+        state.status = 'CREATE_TASK_FAILED';
+        state.error = { code: 'ProviderTaskNotFound', message: cause.message };
+      }
+    }
+  };
+
+  try {
+    await CancellationScope.cancellable(async () => {
+      let backoff = pollIntervalMs;
+      while (!isSettled(state)) {
+        if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_LIMIT) {
+          await condition(allHandlersFinished);
+          state.runs += 1;
+          await continueAsNew<typeof musicTask>({ ...input, state });
+        }
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          state.status = TIMED_OUT;
+          state.error = { code: TIMED_OUT, message: `not finished within ${taskDeadlineMs} ms of submission` };
+          break;
+        }
+        // ±10% jitter keeps thousands of tasks from polling the provider in lockstep.
+        const delay = Math.min(remaining, Math.round(backoff * (0.9 + Math.random() * 0.2)));
+        state.nextPollAt = new Date(Date.now() + delay).toISOString();
+        publish();
+        const woken = await condition(() => state.confirmationWanted || state.heardFromProvider, delay);
+        if (woken) {
+          if (state.heardFromProvider) backoff = pollIntervalMs;
+          state.heardFromProvider = false;
+          if (state.confirmationWanted) {
+            state.confirmationWanted = false;
+            await poll('confirm');
+          }
+        } else if (Date.now() < deadline) {
+          await poll('timer');
+          backoff = Math.min(backoff * 2, pollMaxIntervalMs);
+        }
+      }
+      state.nextPollAt = undefined;
+      if (state.status === SUCCESS_STATUS) {
+        publish();
+        await storeAssets(state, { ...storeOptions, taskQueue: input.postprocessTaskQueue });
+      }
+    });
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    if (!state.ready) {
+      state.status = CANCELLED;
+      state.error = undefined;
+    }
+  }
+  state.updatedAt = new Date().toISOString();
+  publish();
+  return toView(state, info.workflowId);
+}
+
+async function storeAssets(state: TaskState, options: ActivityOptions): Promise<void> {
+  const { storeAsset } = proxyActivities<Activities>(options);
+  const specs = planAssets(state.taskId, state.kind, state.result);
+  try {
+    state.assets = await Promise.all(
+      specs.map((spec) => storeAsset.executeWithOptions({ ...options, summary: `store ${spec.name}` }, [spec])),
+    );
+    state.ready = true;
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    const cause = error.cause instanceof ApplicationFailure ? error.cause : undefined;
+    state.error = { code: cause?.type ?? 'AssetStoreFailed', message: cause?.message ?? error.message };
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * The task's state machine, pure and deterministic: the workflow drives it, unit tests call it
+ * directly. It only moves forward and dedupes callbacks in its own state.
+ */
+import { isFailureStatus, progressRank, SUCCESS_STATUS, type TaskKind } from '../provider/kinds.ts';
+import type { CallbackPhase, LyricsText, NormalizedCallback, ProviderFailure, ProviderSnapshot, TaskResult } from '../provider/types.ts';
+
+export const TIMED_OUT = 'TIMED_OUT';
+export const CANCELLED = 'CANCELLED';
+
+/** Receipts kept in full per phase; older ones only count. */
+export const RECEIPTS_KEPT_PER_PHASE = 10;
+export const POLLS_KEPT = 20;
+/** Body hashes remembered for dedup; a storm of distinct bodies cannot grow the state past it. */
+export const BODY_HASHES_KEPT = 64;
+
+/** When and how the webhook received a callback; kept in the workflow's receipts. */
+export interface ReceiptMeta {
+  receivedAt: string;
+  /** sha256 of the raw body: the same body twice is a duplicate whatever its phase. */
+  bodyHash: string;
+}
+
+export interface CallbackSignal {
+  callback: NormalizedCallback;
+  receipt: ReceiptMeta;
+}
+
+export interface CallbackReceipt {
+  callbackType: CallbackPhase;
+  receivedAt: string;
+  duplicate: boolean;
+  bodyHash: string;
+}
+
+export interface PollRecord {
+  at: string;
+  /** `timer` (fallback poll) or `confirm` (a callback said the task ended). */
+  reason: 'timer' | 'confirm';
+  status?: string;
+  error?: string;
+}
+
+export interface StoredAsset {
+  id: string;
+  /** audio, stream, image, stem, wav, video, cover */
+  type: string;
+  name: string;
+  trackId?: string;
+  sourceUrl: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  contentType?: string;
+  durationSeconds?: number;
+}
+
+export interface TaskState {
+  taskId: string;
+  kind: TaskKind;
+  summary?: string;
+  submittedAt: string;
+  updatedAt: string;
+  status: string;
+  ready: boolean;
+  result: TaskResult;
+  assets: StoredAsset[];
+  error?: ProviderFailure;
+  receipts: CallbackReceipt[];
+  receiptCounts: { total: number; duplicates: number; byPhase: Partial<Record<CallbackPhase, number>> };
+  seenBodies: string[];
+  polls: PollRecord[];
+  pollCount: number;
+  notFoundPolls: number;
+  nextPollAt?: string;
+  /** A callback claimed the task ended: one query must confirm it before anything is trusted. */
+  confirmationWanted: boolean;
+  /** A callback arrived since the last wait: polling backs off from the start again. */
+  heardFromProvider: boolean;
+  runs: number;
+}
+
+/** What the query `status` and `GET /v1/tasks/:taskId` answer. */
+export interface TaskView {
+  taskId: string;
+  workflowId: string;
+  kind: TaskKind;
+  summary?: string;
+  status: string;
+  ready: boolean;
+  submittedAt: string;
+  updatedAt: string;
+  assets: StoredAsset[];
+  lyrics?: LyricsText[];
+  receipts: CallbackReceipt[];
+  receiptCounts: TaskState['receiptCounts'];
+  polls: PollRecord[];
+  pollCount: number;
+  nextPollAt?: string;
+  error?: ProviderFailure;
+}
+
+export function newTaskState(taskId: string, kind: TaskKind, now: string, summary?: string): TaskState {
+  return {
+    taskId,
+    kind,
+    summary,
+    submittedAt: now,
+    updatedAt: now,
+    status: 'PENDING',
+    ready: false,
+    result: {},
+    assets: [],
+    receipts: [],
+    receiptCounts: { total: 0, duplicates: 0, byPhase: {} },
+    seenBodies: [],
+    polls: [],
+    pollCount: 0,
+    notFoundPolls: 0,
+    confirmationWanted: false,
+    heardFromProvider: false,
+    runs: 1,
+  };
+}
+
+/** Provider success, a provider failure, TIMED_OUT or CANCELLED: nothing moves it any more. */
+export function isSettled(state: Pick<TaskState, 'status'>): boolean {
+  return (
+    state.status === SUCCESS_STATUS ||
+    isFailureStatus(state.status) ||
+    state.status === TIMED_OUT ||
+    state.status === CANCELLED
+  );
+}
+
+/** The status a callback phase announces without needing confirmation. */
+const PHASE_STATUS: Partial<Record<CallbackPhase, string>> = { text: 'TEXT_SUCCESS', first: 'FIRST_SUCCESS' };
+
+/** Moves to a progress status only when it is further along; settled states never move. */
+function advance(state: TaskState, status: string): boolean {
+  if (isSettled(state) || progressRank(status) <= progressRank(state.status)) return false;
+  state.status = status;
+  return true;
+}
+
+function mergeResult(state: TaskState, result: TaskResult): void {
+  for (const [key, value] of Object.entries(result) as [keyof TaskResult, unknown][]) {
+    if (value !== undefined) (state.result as Record<string, unknown>)[key] = value;
+  }
+}
+
+/**
+ * Records a callback. A body already seen, a phase the state is already past, or anything after
+ * the task settled is a duplicate: recorded as such, and it changes nothing else.
+ * @returns whether it was a duplicate
+ */
+export function recordCallback(state: TaskState, { callback, receipt }: CallbackSignal): boolean {
+  const phase = callback.phase;
+  const phaseStatus = PHASE_STATUS[phase];
+  const duplicate =
+    state.seenBodies.includes(receipt.bodyHash) ||
+    isSettled(state) ||
+    (phaseStatus !== undefined && progressRank(state.status) >= progressRank(phaseStatus));
+
+  const counts = state.receiptCounts;
+  counts.total += 1;
+  counts.byPhase[phase] = (counts.byPhase[phase] ?? 0) + 1;
+  if (duplicate) counts.duplicates += 1;
+  state.receipts.push({ callbackType: phase, receivedAt: receipt.receivedAt, duplicate, bodyHash: receipt.bodyHash });
+  trimReceipts(state, phase);
+  state.updatedAt = receipt.receivedAt;
+  if (duplicate) return true;
+
+  state.seenBodies.push(receipt.bodyHash);
+  if (state.seenBodies.length > BODY_HASHES_KEPT) state.seenBodies.shift();
+  state.heardFromProvider = true;
+  if (phaseStatus) {
+    advance(state, phaseStatus);
+    mergeResult(state, callback.result);
+  } else {
+    // complete / error: a hint only; the result is taken from the confirming query.
+    state.confirmationWanted = true;
+  }
+  return false;
+}
+
+function trimReceipts(state: TaskState, phase: CallbackPhase): void {
+  const ofPhase = state.receipts.filter((receipt) => receipt.callbackType === phase);
+  if (ofPhase.length <= RECEIPTS_KEPT_PER_PHASE) return;
+  const oldest = ofPhase[0];
+  state.receipts.splice(state.receipts.indexOf(oldest!), 1);
+}
+
+/**
+ * Applies a query answer: the provider's word is the truth, but the state still never moves
+ * backwards. `SUCCESS` counts only with a finished result.
+ */
+export function applySnapshot(
+  state: TaskState,
+  snapshot: ProviderSnapshot,
+  reason: PollRecord['reason'],
+  at: string,
+  finished: boolean,
+): void {
+  recordPoll(state, { at, reason, status: snapshot.status });
+  state.notFoundPolls = 0;
+  if (isSettled(state)) return;
+  if (snapshot.failed) {
+    state.status = snapshot.status;
+    state.error = snapshot.error ?? { code: snapshot.status, message: snapshot.status };
+    state.result = { ...state.result, ...snapshot.result };
+    return;
+  }
+  if (snapshot.status === SUCCESS_STATUS && !finished) return;
+  if (advance(state, snapshot.status) || snapshot.status === state.status) mergeResult(state, snapshot.result);
+}
+
+export function recordPoll(state: TaskState, poll: PollRecord): void {
+  state.pollCount += 1;
+  state.polls.push(poll);
+  if (state.polls.length > POLLS_KEPT) state.polls.shift();
+  state.updatedAt = poll.at;
+}
+
+export function toView(state: TaskState, workflowId: string): TaskView {
+  return {
+    taskId: state.taskId,
+    workflowId,
+    kind: state.kind,
+    ...(state.summary ? { summary: state.summary } : {}),
+    status: state.status,
+    ready: state.ready,
+    submittedAt: state.submittedAt,
+    updatedAt: state.updatedAt,
+    assets: state.assets,
+    ...(state.result.lyrics ? { lyrics: state.result.lyrics } : {}),
+    receipts: state.receipts,
+    receiptCounts: state.receiptCounts,
+    polls: state.polls,
+    pollCount: state.pollCount,
+    ...(state.nextPollAt && !isSettled(state) ? { nextPollAt: state.nextPollAt } : {}),
+    ...(state.error ? { error: state.error } : {}),
+  };
+}
+
+/** The short markdown timeline shown as the workflow's current details in the Temporal UI. */
+export function describeProgress(state: TaskState): string {
+  const counts = state.receiptCounts;
+  const phases = Object.entries(counts.byPhase)
+    .map(([phase, count]) => `${phase} ×${count}`)
+    .join(', ');
+  const lines = [
+    `**${state.kind}** \`${state.taskId}\`${state.summary ? ` — ${state.summary}` : ''}`,
+    '',
+    `- status: **${state.status}**${state.ready ? ' (ready)' : ''}`,
+    `- callbacks: ${counts.total} (${counts.duplicates} duplicate)${phases ? ` — ${phases}` : ''}`,
+    `- polls: ${state.pollCount}${state.polls.length ? `, last ${state.polls.at(-1)!.at} → ${state.polls.at(-1)!.status ?? state.polls.at(-1)!.error}` : ''}`,
+  ];
+  if (state.nextPollAt && !isSettled(state)) lines.push(`- next poll: ${state.nextPollAt}`);
+  if (state.assets.length) {
+    const bytes = state.assets.reduce((sum, asset) => sum + asset.bytes, 0);
+    lines.push(`- assets stored: ${state.assets.length} (${bytes} bytes)`);
+  }
+  if (state.error) lines.push(`- error: \`${state.error.code}\` ${state.error.message}`);
+  return lines.join('\n');
+}

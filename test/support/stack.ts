@@ -1,0 +1,118 @@
+/**
+ * A whole service for one test: the HTTP app listening on a loopback port, a worker on the test's
+ * own task queues, and a provider (the simulator, or the test's own fake).
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import type { ActivityDeps } from '../../src/activities/index.ts';
+import { FileAssetStore } from '../../src/activities/assetStore.ts';
+import type { Config } from '../../src/config.ts';
+import { ProviderClient } from '../../src/provider/client.ts';
+import type { TaskKind } from '../../src/provider/kinds.ts';
+import type { TaskView } from '../../src/workflows/state.ts';
+import { callbackUrlFor } from '../../src/webhook/token.ts';
+import { startTestWorker, testClient, testConfig } from './temporal.ts';
+import { join } from 'node:path';
+
+export interface Stack {
+  config: Config;
+  app: FastifyInstance;
+  apiUrl: string;
+  secret: string;
+  client: Awaited<ReturnType<typeof testClient>>['client'];
+  callbackUrl(kind: TaskKind, token?: string | null): string;
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  postCallback(kind: TaskKind, body: unknown, token?: string | null): Promise<{ status: number; body: any }>;
+  waitForTask(taskId: string, until: (view: TaskView) => boolean, timeoutMs?: number): Promise<TaskView>;
+  restartWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  /** Provider base URL (the simulator), when no fake is handed in. */
+  providerUrl?: string;
+  provider?: ActivityDeps['provider'];
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const config = testConfig({
+    POLL_INTERVAL: '1s',
+    POLL_MAX_INTERVAL: '2s',
+    TASK_DEADLINE: '2m',
+    ...options.env,
+  });
+  const secret = config.webhookSecret!;
+  const { client, connection } = await testClient(config);
+  const app = await buildApp(config, { client, connection, webhookSecrets: [secret] });
+  const apiUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  // The provider must call back the port the app really listens on.
+  const callbackUrl = (kind: TaskKind, token: string | null = secret) => {
+    const url = callbackUrlFor(apiUrl, kind, token ?? '');
+    return token === null ? url.replace(/\?token=.*$/, '') : url;
+  };
+  const deps: Partial<ActivityDeps> = {
+    provider:
+      options.provider ?? new ProviderClient({ baseUrl: options.providerUrl ?? config.provider.baseUrl, apiKey: 'test-key' }),
+    assets: new FileAssetStore(join(config.dataDir, 'assets')),
+    callbackUrl: (kind) => callbackUrl(kind),
+  };
+  let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined = await startTestWorker(config, deps);
+
+  const request = async (method: string, url: string, body?: unknown) => {
+    const response = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed as any };
+  };
+
+  const stack: Stack = {
+    config,
+    app,
+    apiUrl,
+    secret,
+    client,
+    callbackUrl,
+    api: (method, path, body) => request(method, `${apiUrl}${path}`, body),
+    postCallback: (kind, body, token) => request('POST', callbackUrl(kind, token), body),
+    async waitForTask(taskId, until, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: unknown;
+      while (Date.now() < deadline) {
+        const { status, body } = await stack.api('GET', `/v1/tasks/${taskId}`);
+        last = body;
+        if (status === 200 && until(body as TaskView)) return body as TaskView;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`task ${taskId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    },
+    async stopWorker() {
+      await worker?.stop();
+      worker = undefined;
+    },
+    async startWorker() {
+      worker ??= await startTestWorker(config, deps);
+    },
+    async restartWorker() {
+      await stack.stopWorker();
+      await stack.startWorker();
+    },
+    async close() {
+      await stack.stopWorker();
+      await app.close();
+      await connection.close();
+    },
+  };
+  return stack;
+}
