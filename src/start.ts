@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       logLevel: 'error',
     });
-    watch({ name: 'temporal', stop: server.stop, exited: new Promise((resolve) => server.process.once('exit', resolve)) });
+    watch({ name: 'temporal', stop: () => server.stop(), exited: new Promise((resolve) => server.process.once('exit', resolve)) });
     env.TEMPORAL_ADDRESS = server.address;
   }
   if (config.provider.simulated) {

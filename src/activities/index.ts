@@ -50,24 +50,26 @@ async function mapped<T>(call: () => Promise<T>): Promise<T> {
 export function createActivities(deps: ActivityDeps) {
   return {
     /** Submits to the provider; the callback URL (with its secret) never enters workflow history. */
-    async submitToProvider(args: { kind: TaskKind; input: Record<string, unknown> }): Promise<{ taskId: string; submittedAt: string }> {
+    submitToProvider: async (args: {
+      kind: TaskKind;
+      input: Record<string, unknown>;
+    }): Promise<{ taskId: string; submittedAt: string }> => {
       const taskId = await mapped(() => deps.provider.submit(args.kind, args.input, deps.callbackUrl(args.kind)));
       return { taskId, submittedAt: new Date().toISOString() };
     },
 
     /** Starts the task's musicTask workflow, or joins it when a callback started it first. */
-    async trackTask(input: MusicTaskInput): Promise<void> {
+    trackTask: async (input: MusicTaskInput): Promise<void> => {
       if (!deps.temporal || !deps.tracking) throw new Error('trackTask needs a Temporal client');
       const { taskId, kind, ...extra } = input;
       await startTracking(deps.temporal, deps.tracking, taskId, kind, extra);
     },
 
-    async queryProvider(args: { taskId: string; kind: TaskKind }): Promise<ProviderSnapshot> {
-      return mapped(() => deps.provider.query(args.kind, args.taskId));
-    },
+    queryProvider: async (args: { taskId: string; kind: TaskKind }): Promise<ProviderSnapshot> =>
+      mapped(() => deps.provider.query(args.kind, args.taskId)),
 
     /** Streams one provider file into storage, heartbeating the bytes done. */
-    async storeAsset(spec: AssetSpec): Promise<StoredAsset> {
+    storeAsset: async (spec: AssetSpec): Promise<StoredAsset> => {
       const context = Context.current();
       let lastBeat = 0;
       return mapped(() =>

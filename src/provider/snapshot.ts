@@ -33,7 +33,7 @@ export function normalizeStatus(status: unknown, successFlag: unknown): string {
   const raw = status ?? successFlag;
   if (raw === 1 || raw === '1') return SUCCESS_STATUS;
   if (raw === 0 || raw === '0' || raw === null || raw === undefined || raw === '') return 'PENDING';
-  return String(raw).trim().toUpperCase();
+  return (typeof raw === 'string' ? raw : JSON.stringify(raw)).trim().toUpperCase();
 }
 
 /**
