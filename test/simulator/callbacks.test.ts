@@ -43,7 +43,14 @@ describe('callbacks', () => {
       assertShape(complete!.body, example('callback-complete-bare'));
     }
     const truth = await sim.truth(taskId);
-    assert.deepEqual(truth.callbacks, { attempted: 3, delivered: 3, failed: 0, dropped: 0, forged: 0, gaveUp: 0 });
+    assert.deepEqual(truth.callbacks, {
+      attempted: 3,
+      delivered: 3,
+      failed: 0,
+      dropped: 0,
+      forged: 0,
+      gaveUp: 0,
+    });
   });
 
   const oneShot: [TaskKind, string][] = [
@@ -56,7 +63,11 @@ describe('callbacks', () => {
   ];
   for (const [kind, name] of oneShot) {
     test(`${kind} sends one result callback shaped like ${name}.json`, async () => {
-      const taskId = await sim.create(kind, receiver.url, kind === 'cover-art' ? { taskId: 'callbacks' } : {});
+      const taskId = await sim.create(
+        kind,
+        receiver.url,
+        kind === 'cover-art' ? { taskId: 'callbacks' } : {},
+      );
       await eventually(() => forTask(taskId).length === 1, 3000, `${kind} callback`);
       const [callback] = forTask(taskId);
       if (kind === 'lyrics') assert.equal(callback!.body.callbackType, 'complete');
@@ -74,7 +85,10 @@ describe('callbacks', () => {
         const extra = kind === 'split-stem' ? ['$.data.vocal_removal_info'] : [];
         assertShape(callback!.body, example(name), extra);
       }
-      assert.equal((await sim.query(kind, taskId)).body.data[kind === 'lyrics' ? 'status' : 'successFlag'], 'SUCCESS');
+      assert.equal(
+        (await sim.query(kind, taskId)).body.data[kind === 'lyrics' ? 'status' : 'successFlag'],
+        'SUCCESS',
+      );
     });
   }
 });
@@ -95,7 +109,14 @@ describe('redelivery', () => {
         const current = await sim.truth(taskId);
         return current.callbacks.delivered === 1 && current;
       });
-      assert.deepEqual(truth.callbacks, { attempted: 3, delivered: 1, failed: 2, dropped: 0, forged: 0, gaveUp: 0 });
+      assert.deepEqual(truth.callbacks, {
+        attempted: 3,
+        delivered: 1,
+        failed: 2,
+        dropped: 0,
+        forged: 0,
+        gaveUp: 0,
+      });
       assert.deepEqual(
         truth.deliveries.map((delivery: any) => [delivery.attempt, delivery.status, delivery.delivered]),
         [
@@ -124,7 +145,14 @@ describe('redelivery', () => {
         'give up',
       );
       assert.equal(receiver.received.length, 4);
-      assert.deepEqual(truth.callbacks, { attempted: 4, delivered: 0, failed: 4, dropped: 0, forged: 0, gaveUp: 1 });
+      assert.deepEqual(truth.callbacks, {
+        attempted: 4,
+        delivered: 0,
+        failed: 4,
+        dropped: 0,
+        forged: 0,
+        gaveUp: 1,
+      });
       assert.equal((await sim.control('GET', '/stats')).timersPending, 0);
     } finally {
       await sim.close();

@@ -46,7 +46,17 @@ describe('fault injection, each at probability 1', () => {
       await sim.create('music', receiver.url);
       await receiver.waitFor(9);
       const phases = receiver.received.map((callback) => unwrap(callback.body).callbackType);
-      assert.deepEqual(phases, ['text', 'text', 'text', 'first', 'first', 'first', 'complete', 'complete', 'complete']);
+      assert.deepEqual(phases, [
+        'text',
+        'text',
+        'text',
+        'first',
+        'first',
+        'first',
+        'complete',
+        'complete',
+        'complete',
+      ]);
     }));
 
   test('delayCallbackMs: each callback leaves up to that much (scaled) later than its phase', () =>
@@ -140,7 +150,11 @@ describe('fault injection, each at probability 1', () => {
     withFault({ terminalFailure: 1 }, async (sim, receiver) => {
       const kinds: TaskKind[] = ['music', 'lyrics', 'wav', 'mp4', 'cover-art', 'split-stem'];
       for (const kind of kinds) {
-        const taskId = await sim.create(kind, receiver.url, kind === 'cover-art' ? { taskId: 'failing' } : {});
+        const taskId = await sim.create(
+          kind,
+          receiver.url,
+          kind === 'cover-art' ? { taskId: 'failing' } : {},
+        );
         const truth = await settled(sim, taskId);
         assert.ok((FAILURE_STATUSES as readonly string[]).includes(truth.status), truth.status);
         const data = (await sim.query(kind, taskId)).body.data;
@@ -148,7 +162,9 @@ describe('fault injection, each at probability 1', () => {
         assert.ok(data.errorCode >= 400);
         assert.equal(typeof data.errorMessage, 'string');
         const error = await eventually(() =>
-          receiver.received.find((callback) => callback.body.data?.task_id === taskId && callback.body.code !== 200),
+          receiver.received.find(
+            (callback) => callback.body.data?.task_id === taskId && callback.body.code !== 200,
+          ),
         );
         assert.equal(error.body.data.callbackType, 'error');
         assert.equal(error.body.data.error, data.errorMessage);
@@ -157,26 +173,30 @@ describe('fault injection, each at probability 1', () => {
     }));
 
   test('prematureComplete: a complete callback arrives while the query still says FIRST_SUCCESS', () =>
-    withFault({ prematureComplete: 1 }, async (sim, receiver) => {
-      const taskId = await sim.create('music', receiver.url);
-      await receiver.waitFor(3);
-      const premature = receiver.received[2]!;
-      assert.equal(premature.body.callbackType, 'complete');
-      assert.equal((await sim.query('music', taskId)).body.data.status, 'FIRST_SUCCESS');
-      await receiver.waitFor(4);
-      assert.equal(receiver.received[3]!.body.callbackType, 'complete');
-      assert.equal((await sim.query('music', taskId)).body.data.status, 'SUCCESS');
-      const truth = await sim.truth(taskId);
-      assert.deepEqual(
-        truth.deliveries.map((delivery: any) => [delivery.phase, delivery.premature]),
-        [
-          ['text', false],
-          ['first', false],
-          ['complete', true],
-          ['complete', false],
-        ],
-      );
-    }, 0.01)); // FIRST_SUCCESS lasts about 1.1 s here: room to query before the real completion.
+    withFault(
+      { prematureComplete: 1 },
+      async (sim, receiver) => {
+        const taskId = await sim.create('music', receiver.url);
+        await receiver.waitFor(3);
+        const premature = receiver.received[2]!;
+        assert.equal(premature.body.callbackType, 'complete');
+        assert.equal((await sim.query('music', taskId)).body.data.status, 'FIRST_SUCCESS');
+        await receiver.waitFor(4);
+        assert.equal(receiver.received[3]!.body.callbackType, 'complete');
+        assert.equal((await sim.query('music', taskId)).body.data.status, 'SUCCESS');
+        const truth = await sim.truth(taskId);
+        assert.deepEqual(
+          truth.deliveries.map((delivery: any) => [delivery.phase, delivery.premature]),
+          [
+            ['text', false],
+            ['first', false],
+            ['complete', true],
+            ['complete', false],
+          ],
+        );
+      },
+      0.01,
+    )); // FIRST_SUCCESS lasts about 1.1 s here: room to query before the real completion.
 
   test('forgedCallback: an extra callback arrives without the token', () =>
     withFault({ forgedCallback: 1 }, async (sim, receiver) => {

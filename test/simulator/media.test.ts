@@ -61,7 +61,11 @@ describe('media files are real', () => {
     assert.deepEqual([...jpeg.subarray(0, 2)], [0xff, 0xd8], 'JPEG SOI');
     assert.deepEqual([...jpeg.subarray(-2)], [0xff, 0xd9], 'JPEG EOI');
     const png = await download(tracks[1].imageUrl, 'image/png');
-    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+    assert.deepEqual(
+      [...png.subarray(0, 8)],
+      [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+      'PNG signature',
+    );
     assert.equal(png.toString('ascii', 12, 16), 'IHDR');
   });
 

@@ -33,13 +33,22 @@ describe('submit and query routes', () => {
       assert.equal(query.body.code, 200);
       assert.equal(query.body.data.taskId, answer.body.data.taskId);
       // `param` echoes the submitted body, callBackUrl included, as a JSON string.
-      assert.deepEqual(JSON.parse(query.body.data.param), { ...SAMPLE_INPUTS[kind], ...overrides, callBackUrl: CALLBACK });
+      assert.deepEqual(JSON.parse(query.body.data.param), {
+        ...SAMPLE_INPUTS[kind],
+        ...overrides,
+        callBackUrl: CALLBACK,
+      });
     });
   }
 
   test('a missing or wrong bearer key is 401, as HTTP status and envelope code', async () => {
     for (const key of [null, 'wrong-key', '']) {
-      const answer = await sim.call('POST', '/suno/generate-lyrics', { prompt: 'x', callBackUrl: CALLBACK }, key);
+      const answer = await sim.call(
+        'POST',
+        '/suno/generate-lyrics',
+        { prompt: 'x', callBackUrl: CALLBACK },
+        key,
+      );
       assert.equal(answer.status, 401);
       assert.equal(answer.body.code, 401);
       assert.equal(answer.body.data, null);
@@ -51,7 +60,12 @@ describe('submit and query routes', () => {
   test('without a configured key any non-empty bearer key is accepted', async () => {
     const open = await startSimulator();
     try {
-      const answer = await open.call('POST', '/suno/generate-lyrics', { prompt: 'x', callBackUrl: CALLBACK }, 'any');
+      const answer = await open.call(
+        'POST',
+        '/suno/generate-lyrics',
+        { prompt: 'x', callBackUrl: CALLBACK },
+        'any',
+      );
       assert.equal(answer.body.code, 200);
       assert.equal((await open.call('POST', '/suno/generate-lyrics', {}, null)).status, 401);
     } finally {
@@ -93,7 +107,11 @@ describe('submit and query routes', () => {
     const v4Style = await sim.submit('music', CALLBACK, { model: 'V4', style: 's'.repeat(201) });
     assert.equal(v4Style.body.code, 413);
     assert.match(v4Style.body.msg, /style/);
-    const fits = await sim.submit('music', CALLBACK, { model: 'V5', prompt: 'p'.repeat(5000), title: 't'.repeat(100) });
+    const fits = await sim.submit('music', CALLBACK, {
+      model: 'V5',
+      prompt: 'p'.repeat(5000),
+      title: 't'.repeat(100),
+    });
     assert.equal(fits.body.code, 200);
   });
 

@@ -2,17 +2,26 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { songCallback } from '../support/callbacks.ts';
+import { ProviderError } from '../../src/provider/errors.ts';
+import { musicTaskWorkflowId } from '../../src/workflows/definitions.ts';
+import { errorCallback, songCallback } from '../support/callbacks.ts';
 import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
-describe('musicTask with callbacks (real Temporal, fake provider)', () => {
+/** History events of a task's workflow, all runs. */
+async function historyEvents(stack: Stack, taskId: string) {
+  const history = await stack.client.workflow.getHandle(musicTaskWorkflowId(taskId)).fetchHistory();
+  return history.events ?? [];
+}
+
+describe('musicTask (real Temporal, fake provider)', () => {
   let stack: Stack;
   const provider = new FakeProvider();
   const media = new MediaServer();
 
   before(async () => {
     await media.start();
+    // Polls are far off unless a test shortens them: every query counted here is a confirmation.
     stack = await startStack({ provider, env: { POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '1m' } });
   });
   after(async () => {
@@ -20,19 +29,21 @@ describe('musicTask with callbacks (real Temporal, fake provider)', () => {
     await media.close();
   });
 
-  it('goes PENDING → TEXT → FIRST → SUCCESS, confirms once and stores every file', async () => {
-    const taskId = await provider.submit('music');
-    const put = await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+  async function tracked(kind: 'music' = 'music') {
+    const taskId = await provider.submit(kind);
+    const put = await stack.api('PUT', `/v1/tasks/${taskId}`, { kind });
     assert.equal(put.status, 201);
-    assert.equal(put.body.workflowId, `music-task-${taskId}`);
-    const result = media.songResult(taskId);
+    return { taskId, result: media.songResult(taskId) };
+  }
 
-    assert.equal((await stack.postCallback('music', songCallback('text', taskId))).status, 200);
+  it('goes PENDING → TEXT → FIRST → SUCCESS, confirms once and stores every file', async () => {
+    const { taskId, result } = await tracked();
+    assert.equal(put(await stack.postCallback('music', songCallback('text', taskId))), 200);
     await stack.waitForTask(taskId, (view) => view.status === 'TEXT_SUCCESS');
-    assert.equal((await stack.postCallback('music', songCallback('first', taskId, result))).status, 200);
+    assert.equal(put(await stack.postCallback('music', songCallback('first', taskId, result))), 200);
     await stack.waitForTask(taskId, (view) => view.status === 'FIRST_SUCCESS');
     provider.set(taskId, 'music', 'SUCCESS', result);
-    assert.equal((await stack.postCallback('music', songCallback('complete', taskId, result, true))).status, 200);
+    assert.equal(put(await stack.postCallback('music', songCallback('complete', taskId, result, true))), 200);
 
     const view = await stack.waitForTask(taskId, (task) => task.ready);
     assert.equal(view.status, 'SUCCESS');
@@ -52,5 +63,154 @@ describe('musicTask with callbacks (real Temporal, fake provider)', () => {
         ['complete', false],
       ],
     );
+    const events = await historyEvents(stack, taskId);
+    assert.ok(events.length <= 60, `history stays small: ${events.length} events`);
+  });
+
+  it('records five concurrent duplicates of each phase once and downloads each file once', async () => {
+    const { taskId, result } = await tracked();
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    for (const phase of ['text', 'first', 'complete'] as const) {
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => stack.postCallback('music', songCallback(phase, taskId, result))),
+      );
+      assert.deepEqual(answers.map(put), [200, 200, 200, 200, 200]);
+    }
+    const view = await stack.waitForTask(taskId, (task) => task.ready);
+    assert.equal(view.receiptCounts.total, 15);
+    assert.equal(view.receiptCounts.duplicates, 12);
+    assert.equal(view.receipts.filter((receipt) => !receipt.duplicate).length, 3);
+    assert.equal(provider.queryCount(taskId), 1);
+    for (const asset of view.assets) assert.equal(media.downloads.get(new URL(asset.sourceUrl).pathname), 1);
+  });
+
+  it('accepts phases out of order and never moves backwards', async () => {
+    const { taskId, result } = await tracked();
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    await stack.postCallback('music', songCallback('first', taskId, result));
+    await stack.waitForTask(taskId, (view) => view.status === 'FIRST_SUCCESS');
+    await stack.postCallback('music', songCallback('text', taskId));
+    const stillFirst = await stack.waitForTask(taskId, (view) => view.receiptCounts.total === 2);
+    assert.equal(stillFirst.status, 'FIRST_SUCCESS');
+    assert.equal(stillFirst.receipts.at(-1)?.duplicate, true);
+    await stack.postCallback('music', songCallback('complete', taskId, result));
+    const done = await stack.waitForTask(taskId, (view) => view.ready);
+    await stack.postCallback('music', songCallback('first', taskId, result, true));
+    assert.equal(done.status, 'SUCCESS');
+  });
+
+  it('does not trust a premature complete: not ready until a query confirms SUCCESS', async () => {
+    const { taskId, result } = await tracked();
+    provider.set(taskId, 'music', 'FIRST_SUCCESS', {});
+    await stack.postCallback('music', songCallback('complete', taskId, result));
+    const waiting = await stack.waitForTask(taskId, (view) => view.pollCount === 1);
+    assert.equal(waiting.status, 'FIRST_SUCCESS');
+    assert.equal(waiting.ready, false);
+    assert.equal(waiting.polls[0]?.reason, 'confirm');
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    // The real completion comes as a new body: it asks for a new confirmation.
+    await stack.postCallback('music', songCallback('complete', taskId, result, true));
+    const view = await stack.waitForTask(taskId, (task) => task.ready);
+    assert.equal(view.status, 'SUCCESS');
+    assert.equal(provider.queryCount(taskId), 2);
+  });
+
+  it('confirms a failure callback and keeps the provider code and message', async () => {
+    const { taskId } = await tracked();
+    provider.set(taskId, 'music', 'GENERATE_AUDIO_FAILED', {}, { code: 'GENERATE_AUDIO_FAILED', message: 'The prompt contains an artist name.' });
+    assert.equal(put(await stack.postCallback('music', errorCallback(taskId))), 200);
+    const view = await stack.waitForTask(taskId, (task) => task.status !== 'PENDING');
+    assert.equal(view.status, 'GENERATE_AUDIO_FAILED');
+    assert.equal(view.ready, false);
+    assert.deepEqual(view.error, { code: 'GENERATE_AUDIO_FAILED', message: 'The prompt contains an artist name.' });
+  });
+
+  it('acknowledges a late duplicate after the workflow closed without starting a new run', async () => {
+    const { taskId, result } = await tracked();
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    await stack.postCallback('music', songCallback('complete', taskId, result));
+    await stack.waitForTask(taskId, (view) => view.ready);
+    const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
+    await handle.result();
+    const before = await handle.describe();
+    const late = await stack.postCallback('music', songCallback('complete', taskId, result));
+    assert.equal(late.status, 200);
+    assert.equal(late.body.status, 'ignored_task_closed');
+    const afterwards = await handle.describe();
+    assert.equal(afterwards.runId, before.runId);
+    assert.equal(afterwards.status.name, 'COMPLETED');
+  });
+
+  it('starts tracking from a callback that arrives before the task is tracked', async () => {
+    const taskId = await provider.submit('music');
+    const result = media.songResult(taskId);
+    await stack.postCallback('music', songCallback('text', taskId));
+    const put = await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+    assert.equal(put.status, 200, 'already tracked');
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    await stack.postCallback('music', songCallback('complete', taskId, result));
+    const view = await stack.waitForTask(taskId, (task) => task.ready);
+    assert.equal(view.receiptCounts.total, 2);
+  });
+
+  it('refuses forged callbacks before they reach Temporal', async () => {
+    const { taskId, result } = await tracked();
+    const before = (await historyEvents(stack, taskId)).length;
+    const forged = await stack.postCallback('music', songCallback('complete', taskId, result), 'wrong-token');
+    const missing = await stack.postCallback('music', songCallback('complete', taskId, result), null);
+    assert.equal(forged.status, 401);
+    assert.equal(forged.body.error, 'unauthorized');
+    assert.equal(missing.status, 401);
+    const afterwards = await historyEvents(stack, taskId);
+    assert.equal(afterwards.length, before);
+    assert.ok(!afterwards.some((event) => event.workflowExecutionSignaledEventAttributes));
+    const view = (await stack.api('GET', `/v1/tasks/${taskId}`)).body;
+    assert.equal(view.receiptCounts.total, 0);
+    await stack.api('DELETE', `/v1/tasks/${taskId}`);
+  });
+
+  it('cancels tracking: CANCELLED, timers gone, the workflow closed', async () => {
+    const { taskId } = await tracked();
+    const cancel = await stack.api('DELETE', `/v1/tasks/${taskId}`);
+    assert.equal(cancel.status, 202);
+    const view = await stack.waitForTask(taskId, (task) => task.status === 'CANCELLED');
+    assert.equal(view.ready, false);
+    const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
+    await handle.result();
+    assert.equal((await handle.describe()).status.name, 'COMPLETED');
+    assert.equal((await stack.api('DELETE', `/v1/tasks/${taskId}`)).status, 409);
+    assert.equal((await stack.api('DELETE', '/v1/tasks/never-seen')).status, 404);
+  });
+
+  it('answers 404 for a task it does not track', async () => {
+    const missing = await stack.api('GET', '/v1/tasks/never-seen-task');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error, 'task_not_found');
+  });
+
+  it('fails the task clearly when a stored file is gone at the source', async () => {
+    const { taskId, result } = await tracked();
+    media.gone.add(`/${taskId}/b.png`);
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    await stack.postCallback('music', songCallback('complete', taskId, result));
+    const view = await stack.waitForTask(taskId, (task) => !!task.error);
+    assert.equal(view.status, 'SUCCESS');
+    assert.equal(view.ready, false);
+    assert.equal(view.error?.code, 'AssetGone');
+    assert.match(view.error?.message ?? '', /gone \(HTTP 404\)/);
+  });
+
+  it('retries a query the provider rate-limits, and confirms once it answers', async () => {
+    const { taskId, result } = await tracked();
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    provider.queryErrors.push(new ProviderError('ProviderRateLimited', 430, 'Your call frequency is too high.', { retryAfterMs: 200 }));
+    await stack.postCallback('music', songCallback('complete', taskId, result));
+    const view = await stack.waitForTask(taskId, (task) => task.ready);
+    assert.equal(view.status, 'SUCCESS');
+    assert.equal(provider.queryCount(taskId), 2);
   });
 });
+
+function put(answer: { status: number }): number {
+  return answer.status;
+}

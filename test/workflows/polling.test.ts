@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+
+describe('musicTask without callbacks: the polling fallback (real Temporal)', () => {
+  let stack: Stack;
+  const provider = new FakeProvider();
+  const media = new MediaServer();
+
+  before(async () => {
+    await media.start();
+    stack = await startStack({
+      provider,
+      env: { POLL_INTERVAL: '200ms', POLL_MAX_INTERVAL: '800ms', TASK_DEADLINE: '20s' },
+    });
+  });
+  after(async () => {
+    await stack.close();
+    await media.close();
+  });
+
+  it('finds the result by polling when every callback is lost', async () => {
+    const taskId = await provider.submit('music');
+    await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+    await stack.waitForTask(taskId, (view) => view.pollCount >= 2);
+    provider.set(taskId, 'music', 'TEXT_SUCCESS');
+    await stack.waitForTask(taskId, (view) => view.status === 'TEXT_SUCCESS');
+    provider.set(taskId, 'music', 'SUCCESS', media.songResult(taskId));
+    const view = await stack.waitForTask(taskId, (task) => task.ready);
+    assert.equal(view.status, 'SUCCESS');
+    assert.equal(view.assets.length, 4);
+    assert.ok(view.polls.every((poll) => poll.reason === 'timer'));
+    assert.equal(view.receipts.length, 0);
+  });
+
+  it('backs off between polls up to POLL_MAX_INTERVAL', async () => {
+    // Server timers fire on a one-second grain: seconds show the doubling.
+    const slow = await startStack({ provider, env: { POLL_INTERVAL: '1s', POLL_MAX_INTERVAL: '2500ms' } });
+    try {
+      const taskId = await provider.submit('music');
+      await slow.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+      const view = await slow.waitForTask(taskId, (task) => task.pollCount >= 4, 20_000);
+      const times = view.polls.map((poll) => Date.parse(poll.at));
+      const gaps = times.slice(1).map((time, index) => time - times[index]!);
+      assert.ok(gaps[0]! >= 1_500, `the second wait doubles: ${gaps.join(', ')}`);
+      assert.ok(gaps.every((gap) => gap <= 2_500 * 1.1 + 1_000), `gaps stay under the cap: ${gaps.join(', ')}`);
+      await slow.api('DELETE', `/v1/tasks/${taskId}`);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('times out at TASK_DEADLINE', async () => {
+    const short = await startStack({
+      provider,
+      env: { POLL_INTERVAL: '200ms', POLL_MAX_INTERVAL: '400ms', TASK_DEADLINE: '1500ms' },
+    });
+    try {
+      const taskId = await provider.submit('music');
+      await short.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+      const view = await short.waitForTask(taskId, (task) => task.status === 'TIMED_OUT', 15_000);
+      assert.equal(view.ready, false);
+      assert.equal(view.error?.code, 'TIMED_OUT');
+      assert.equal(view.nextPollAt, undefined);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('fails a task the provider keeps saying it does not know', async () => {
+    const put = await stack.api('PUT', '/v1/tasks/nosuchtask0001', { kind: 'wav' });
+    assert.equal(put.status, 201);
+    const view = await stack.waitForTask('nosuchtask0001', (task) => task.status !== 'PENDING');
+    assert.equal(view.error?.code, 'ProviderTaskNotFound');
+  });
+
+  it('survives a worker killed mid-task: the restarted worker picks the task up', async () => {
+    const taskId = await provider.submit('music');
+    await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+    await stack.waitForTask(taskId, (view) => view.pollCount >= 1);
+    await stack.stopWorker();
+    provider.set(taskId, 'music', 'SUCCESS', media.songResult(taskId));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await stack.startWorker();
+    const view = await stack.waitForTask(taskId, (task) => task.ready);
+    assert.equal(view.status, 'SUCCESS');
+  });
+
+  it('refuses a PUT whose kind differs from the tracked one', async () => {
+    const taskId = await provider.submit('music');
+    assert.equal((await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' })).status, 201);
+    assert.equal((await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' })).status, 200);
+    const conflict = await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'wav' });
+    assert.equal(conflict.status, 409);
+    assert.equal(conflict.body.error, 'kind_mismatch');
+    await stack.api('DELETE', `/v1/tasks/${taskId}`);
+  });
+});
