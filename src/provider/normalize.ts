@@ -33,22 +33,24 @@ const optionalString = z
   .union([z.string(), z.number(), z.null()])
   .optional()
   .transform((value) => (value === null || value === undefined || value === '' ? undefined : String(value)));
+const optionalUrl = z
+  .string({ error: 'expected a URL string' })
+  .nullish()
+  .transform((value) => value || undefined);
 const optionalNumber = z
-  .union([z.number(), z.string(), z.null()])
+  .union([z.number(), z.string().regex(/^\s*(\d+(\.\d+)?)?\s*$/, 'expected a number'), z.null()], {
+    error: 'expected a number',
+  })
   .optional()
-  .transform((value) => {
-    if (value === null || value === undefined || value === '') return undefined;
-    const number = Number(value);
-    return Number.isFinite(number) ? number : undefined;
-  });
+  .transform((value) => (value === null || value === undefined || value === '' ? undefined : Number(value)));
 
 const trackSchema = z
   .looseObject({
     id: z.union([z.string(), z.number()]).transform(String),
-    audioUrl: optionalString,
-    streamAudioUrl: optionalString,
-    imageUrl: optionalString,
-    sourceAudioUrl: optionalString,
+    audioUrl: optionalUrl,
+    streamAudioUrl: optionalUrl,
+    imageUrl: optionalUrl,
+    sourceAudioUrl: optionalUrl,
     title: optionalString,
     tags: optionalString,
     prompt: optionalString,
@@ -116,11 +118,11 @@ export function readResult(
       return stems ? { stems } : {};
     }
     case 'wav': {
-      const url = optionalString.safeParse(source.audioWavUrl ?? source.wavUrl);
+      const url = optionalUrl.safeParse(source.audioWavUrl ?? source.wavUrl);
       return url.success ? dropUndefined({ wavUrl: url.data }) : url.error;
     }
     case 'video': {
-      const url = optionalString.safeParse(source.videoUrl);
+      const url = optionalUrl.safeParse(source.videoUrl);
       return url.success ? dropUndefined({ videoUrl: url.data }) : url.error;
     }
     case 'images': {
