@@ -1,0 +1,80 @@
+/**
+ * Replays recorded workflow histories against today's workflow code, so a change that breaks
+ * determinism fails CI. `RECORD_HISTORIES=1 npm test -- replay` records them anew (commit the files).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { musicTaskWorkflowId } from '../../src/workflows/definitions.ts';
+import { errorCallback, songCallback } from '../support/callbacks.ts';
+import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
+import { startStack } from '../support/stack.ts';
+
+const historiesDir = join(import.meta.dirname, '..', 'fixtures', 'histories');
+
+/** Runs the scenarios whose histories are kept, and writes each history as JSON. */
+async function record(): Promise<void> {
+  const provider = new FakeProvider();
+  const media = await new MediaServer().start();
+  const stack = await startStack({ provider, env: { POLL_INTERVAL: '200ms', POLL_MAX_INTERVAL: '400ms' } });
+  const save = async (name: string, taskId: string) => {
+    const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
+    await handle.result();
+    writeFileSync(join(historiesDir, `${name}.json`), historyToJSON(await handle.fetchHistory()));
+  };
+  try {
+    const withCallbacks = await provider.submit('music');
+    const result = media.songResult(withCallbacks);
+    await stack.api('PUT', `/v1/tasks/${withCallbacks}`, { kind: 'music' });
+    await stack.postCallback('music', songCallback('text', withCallbacks));
+    await stack.postCallback('music', songCallback('first', withCallbacks, result));
+    await stack.postCallback('music', songCallback('first', withCallbacks, result));
+    provider.set(withCallbacks, 'music', 'SUCCESS', result);
+    await stack.postCallback('music', songCallback('complete', withCallbacks, result, true));
+    await save('song-with-callbacks', withCallbacks);
+
+    const polled = await provider.submit('music');
+    await stack.api('PUT', `/v1/tasks/${polled}`, { kind: 'music' });
+    await stack.waitForTask(polled, (view) => view.pollCount >= 2);
+    provider.set(polled, 'music', 'SUCCESS', media.songResult(polled));
+    await save('song-polled', polled);
+
+    const failed = await provider.submit('music');
+    await stack.api('PUT', `/v1/tasks/${failed}`, { kind: 'music' });
+    provider.set(failed, 'music', 'GENERATE_AUDIO_FAILED', {}, { code: 'GENERATE_AUDIO_FAILED', message: 'artist name' });
+    await stack.postCallback('music', errorCallback(failed));
+    await save('song-failed', failed);
+
+    const cancelled = await provider.submit('music');
+    await stack.api('PUT', `/v1/tasks/${cancelled}`, { kind: 'music' });
+    await stack.api('DELETE', `/v1/tasks/${cancelled}`);
+    await save('song-cancelled', cancelled);
+  } finally {
+    await stack.close();
+    await media.close();
+  }
+}
+
+describe('recorded histories replay deterministically', () => {
+  it('replays every history under test/fixtures/histories', async () => {
+    if (process.env.RECORD_HISTORIES === '1') await record();
+    const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
+    assert.ok(files.length >= 4, 'histories are recorded');
+    const histories = files.map((file) => ({
+      workflowId: file.replace(/\.json$/, ''),
+      history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, file), 'utf8'))),
+    }));
+    const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
+    const source = bundlePath
+      ? { workflowBundle: { codePath: bundlePath } }
+      : { workflowsPath: join(import.meta.dirname, '..', '..', 'src', 'workflows', 'index.ts') };
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories(source, histories)) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+});
