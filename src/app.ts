@@ -50,13 +50,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
-      return reply.code(status).send({ error: 'internal_error', message: 'internal error; see the server log' });
+      return reply
+        .code(status)
+        .send({ error: 'internal_error', message: 'internal error; see the server log' });
     }
-    const code = (error.code && FASTIFY_ERROR_CODES[error.code]) ?? (error.validation ? 'invalid_request' : 'bad_request');
+    const code =
+      (error.code && FASTIFY_ERROR_CODES[error.code]) ??
+      (error.validation ? 'invalid_request' : 'bad_request');
     return reply.code(status).send({ error: code, message: error.message });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));

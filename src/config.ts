@@ -84,7 +84,9 @@ function buildConfig(env: Env) {
     );
   }
   if (env.MUSIC_API_BASE_URL && !env.MUSIC_API_KEY) {
-    throw new ConfigError('MUSIC_API_KEY is required when MUSIC_API_BASE_URL is set (the provider bearer key)');
+    throw new ConfigError(
+      'MUSIC_API_KEY is required when MUSIC_API_BASE_URL is set (the provider bearer key)',
+    );
   }
   const dataDir = resolve(env.DATA_DIR);
   return {

@@ -8,7 +8,9 @@ import { loadConfig, resolveWebhookSecret, type Config } from './config.ts';
  * Builds the app on a lazy Temporal connection (the server starts, and answers 503 on `/readyz`
  * and on callbacks, while Temporal is down) and listens.
  */
-export async function startServer(config: Config): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
+export async function startServer(
+  config: Config,
+): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
   const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '5s' });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = await buildApp(config, {

@@ -60,7 +60,9 @@ async function waitForHttp(url: string, exited: Promise<number | null>, timeoutM
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(dead ? `${url}: the process exited before it was ready` : `${url} was not ready within ${timeoutMs} ms`);
+  throw new Error(
+    dead ? `${url}: the process exited before it was ready` : `${url} was not ready within ${timeoutMs} ms`,
+  );
 }
 
 const parts: Part[] = [];
@@ -87,7 +89,11 @@ async function main(): Promise<void> {
   mkdirSync(config.dataDir, { recursive: true });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(0));
 
-  const env: NodeJS.ProcessEnv = { ...process.env, WEBHOOK_SECRET: resolveWebhookSecret(config), DATA_DIR: config.dataDir };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WEBHOOK_SECRET: resolveWebhookSecret(config),
+    DATA_DIR: config.dataDir,
+  };
   if (config.temporal.embedded) {
     const server: DevServer = await startDevServer({
       port: config.temporal.devPort,
@@ -96,7 +102,11 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       logLevel: 'error',
     });
-    watch({ name: 'temporal', stop: () => server.stop(), exited: new Promise((resolve) => server.process.once('exit', resolve)) });
+    watch({
+      name: 'temporal',
+      stop: () => server.stop(),
+      exited: new Promise((resolve) => server.process.once('exit', resolve)),
+    });
     env.TEMPORAL_ADDRESS = server.address;
   }
   if (config.provider.simulated) {
@@ -129,6 +139,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error);
+  const message =
+    error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error);
   void stopAll(1, `could not start: ${message}`);
 });

@@ -1,5 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { createActivities, type ActivityDeps } from './activities/index.ts';
@@ -39,7 +46,11 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
   const secret = resolveWebhookSecret(config);
   const logger = pino({ level: config.logLevel, name: 'worker' });
   const deps: ActivityDeps = {
-    provider: new ProviderClient({ baseUrl: config.provider.baseUrl, apiKey: config.provider.apiKey, logger }),
+    provider: new ProviderClient({
+      baseUrl: config.provider.baseUrl,
+      apiKey: config.provider.apiKey,
+      logger,
+    }),
     assets: new FileAssetStore(join(config.dataDir, 'assets')),
     temporal: client,
     tracking: trackingSettings(config),
@@ -47,7 +58,9 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     ...options.deps,
   };
   const activities = createActivities(deps);
-  const workflowSource = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath };
+  const workflowSource = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : { workflowsPath };
   const main = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -87,7 +100,12 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
   };
 }
 
-const SDK_LOG_LEVELS: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
+const SDK_LOG_LEVELS: Record<string, LogLevel> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+};
 let runtimeInstalled = false;
 
 /** The SDK's own logs at the configured level (once per process: the runtime is a singleton). */
@@ -101,7 +119,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const worker = await createMusicWorker({ config });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
-  console.log(`worker polling ${config.temporal.taskQueue} and ${config.temporal.postprocessTaskQueue} at ${config.temporal.address}`);
+  console.log(
+    `worker polling ${config.temporal.taskQueue} and ${config.temporal.postprocessTaskQueue} at ${config.temporal.address}`,
+  );
   await worker.run();
 }
 

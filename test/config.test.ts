@@ -18,7 +18,11 @@ describe('loadConfig', () => {
     assert.equal(config.temporal.taskQueue, 'music-tasks');
     assert.equal(config.provider.simulated, true);
     assert.equal(config.provider.baseUrl, 'http://127.0.0.1:4000');
-    assert.deepEqual(config.timing, { pollIntervalMs: 30_000, pollMaxIntervalMs: 300_000, taskDeadlineMs: 1_800_000 });
+    assert.deepEqual(config.timing, {
+      pollIntervalMs: 30_000,
+      pollMaxIntervalMs: 300_000,
+      taskDeadlineMs: 1_800_000,
+    });
     assert.equal(config.apiToken, undefined);
     assert.equal(config.simulator.timeScale, 1);
     assert.ok(config.dataDir.endsWith('data'));
@@ -65,13 +69,22 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, /PORT="70000"/],
     [{ SIMULATOR_TIME_SCALE: '-1' }, /SIMULATOR_TIME_SCALE/],
     [{ MUSIC_API_BASE_URL: 'ftp://x' }, /MUSIC_API_BASE_URL="ftp:\/\/x": expected an http\(s\) URL/],
-    [{ MUSIC_API_BASE_URL: 'https://api.example.org' }, /MUSIC_API_KEY is required when MUSIC_API_BASE_URL is set/],
-    [{ POLL_INTERVAL: '10m', POLL_MAX_INTERVAL: '1m' }, /POLL_MAX_INTERVAL .* must not be shorter than POLL_INTERVAL/],
+    [
+      { MUSIC_API_BASE_URL: 'https://api.example.org' },
+      /MUSIC_API_KEY is required when MUSIC_API_BASE_URL is set/,
+    ],
+    [
+      { POLL_INTERVAL: '10m', POLL_MAX_INTERVAL: '1m' },
+      /POLL_MAX_INTERVAL .* must not be shorter than POLL_INTERVAL/,
+    ],
     [{ WEBHOOK_SECRET: 'short' }, /WEBHOOK_SECRET.*at least 16/],
   ];
   for (const [env, message] of bad) {
     it(`refuses ${JSON.stringify(env)} with a message naming the variable`, () => {
-      assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => error instanceof ConfigError && message.test(error.message),
+      );
     });
   }
 
@@ -82,7 +95,10 @@ describe('loadConfig', () => {
 
 describe('resolveWebhookSecret', () => {
   it('prefers WEBHOOK_SECRET', () => {
-    assert.equal(resolveWebhookSecret({ webhookSecret: 'given-secret-0123456', dataDir: '/nonexistent' }), 'given-secret-0123456');
+    assert.equal(
+      resolveWebhookSecret({ webhookSecret: 'given-secret-0123456', dataDir: '/nonexistent' }),
+      'given-secret-0123456',
+    );
   });
 
   it('generates one secret and keeps it in DATA_DIR', () => {

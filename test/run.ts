@@ -40,15 +40,27 @@ async function main(): Promise<number> {
   const started = Date.now();
   const [server, bundle] = await Promise.all([
     freePort().then((port) => startDevServer({ port })),
-    bundleWorkflowCode({ workflowsPath: join(testDir, '..', 'src', 'workflows', 'index.ts'), logger: new DefaultLogger('WARN') }),
+    bundleWorkflowCode({
+      workflowsPath: join(testDir, '..', 'src', 'workflows', 'index.ts'),
+      logger: new DefaultLogger('WARN'),
+    }),
   ]);
   const bundlePath = join(scratch, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
-  console.log(`test: Temporal dev server on ${server.address}, workflows bundled (${Date.now() - started} ms)`);
+  console.log(
+    `test: Temporal dev server on ${server.address}, workflows bundled (${Date.now() - started} ms)`,
+  );
   try {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=4', ...files.map((f) => relative(process.cwd(), f))],
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=spec',
+        '--test-concurrency=4',
+        ...files.map((f) => relative(process.cwd(), f)),
+      ],
       {
         stdio: 'inherit',
         env: {

@@ -94,11 +94,16 @@ export class FileAssetStore implements AssetStore {
     const kept = await this.readKept(path, spec.sourceUrl);
     if (kept) return this.describe(spec, path, kept);
 
-    const response = await this.fetchImpl(spec.sourceUrl, { signal: progress.signal }).catch((error: unknown) => {
-      throw new AssetError('AssetUnavailable', `cannot fetch ${spec.sourceUrl}: ${String(error)}`);
-    });
+    const response = await this.fetchImpl(spec.sourceUrl, { signal: progress.signal }).catch(
+      (error: unknown) => {
+        throw new AssetError('AssetUnavailable', `cannot fetch ${spec.sourceUrl}: ${String(error)}`);
+      },
+    );
     if (response.status === 404 || response.status === 410) {
-      throw new AssetError('AssetGone', `${spec.sourceUrl} is gone (HTTP ${response.status}); provider files expire`);
+      throw new AssetError(
+        'AssetGone',
+        `${spec.sourceUrl} is gone (HTTP ${response.status}); provider files expire`,
+      );
     }
     if (!response.ok || !response.body) {
       throw new AssetError('AssetUnavailable', `${spec.sourceUrl} answered HTTP ${response.status}`);
@@ -124,7 +129,10 @@ export class FileAssetStore implements AssetStore {
       }
       const declared = Number(response.headers.get('content-length'));
       if (Number.isFinite(declared) && declared > 0 && declared !== bytes) {
-        throw new AssetError('AssetInvalid', `${spec.sourceUrl} was cut short: ${bytes} of ${declared} bytes`);
+        throw new AssetError(
+          'AssetInvalid',
+          `${spec.sourceUrl} was cut short: ${bytes} of ${declared} bytes`,
+        );
       }
       const manifest: Manifest = {
         sourceUrl: spec.sourceUrl,

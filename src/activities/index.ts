@@ -33,7 +33,11 @@ export function toFailure(error: unknown): unknown {
     });
   }
   if (error instanceof AssetError) {
-    return ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: error.type === 'AssetGone' });
+    return ApplicationFailure.create({
+      type: error.type,
+      message: error.message,
+      nonRetryable: error.type === 'AssetGone',
+    });
   }
   return error;
 }
@@ -54,7 +58,9 @@ export function createActivities(deps: ActivityDeps) {
       kind: TaskKind;
       input: Record<string, unknown>;
     }): Promise<{ taskId: string; submittedAt: string }> => {
-      const taskId = await mapped(() => deps.provider.submit(args.kind, args.input, deps.callbackUrl(args.kind)));
+      const taskId = await mapped(() =>
+        deps.provider.submit(args.kind, args.input, deps.callbackUrl(args.kind)),
+      );
       return { taskId, submittedAt: new Date().toISOString() };
     },
 

@@ -11,7 +11,14 @@ import { musicTaskWorkflowId } from '../workflows/definitions.ts';
 import { tokenMatches } from '../webhook/token.ts';
 import { TaskStore } from './taskStore.ts';
 
-const taskIdParams = z.object({ taskId: z.string().trim().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits, . _ : -') });
+const taskIdParams = z.object({
+  taskId: z
+    .string()
+    .trim()
+    .min(1)
+    .max(128)
+    .regex(/^[\w.:-]+$/, 'letters, digits, . _ : -'),
+});
 const kindSchema = z.enum(TASK_KINDS, { error: `expected one of ${TASK_KINDS.join(', ')}` });
 
 /**
@@ -31,10 +38,15 @@ export function validateInput(kind: TaskKind, input: unknown): Record<string, un
   }
   const over = findTextOverLimit(body);
   if (over) {
-    throw new HttpError(422, 'provider_rejected', `input.${over.field} is ${over.length} characters; the limit is ${over.limit}`, {
-      providerCode: 413,
-      providerMessage: 'text too long',
-    });
+    throw new HttpError(
+      422,
+      'provider_rejected',
+      `input.${over.field} is ${over.length} characters; the limit is ${over.limit}`,
+      {
+        providerCode: 413,
+        providerMessage: 'text too long',
+      },
+    );
   }
   return body;
 }
@@ -63,7 +75,13 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
         body: z.object({
           kind: kindSchema,
           input: z.record(z.string(), z.unknown()),
-          idempotencyKey: z.string().trim().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits, . _ : -').optional(),
+          idempotencyKey: z
+            .string()
+            .trim()
+            .min(1)
+            .max(200)
+            .regex(/^[\w.:-]+$/, 'letters, digits, . _ : -')
+            .optional(),
         }),
       },
     },
@@ -77,7 +95,12 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
         throw error;
       }
       try {
-        const submitted = await tasks.submit(kind, input, idempotencyKey ?? randomUUID(), describeInput(input));
+        const submitted = await tasks.submit(
+          kind,
+          input,
+          idempotencyKey ?? randomUUID(),
+          describeInput(input),
+        );
         metrics.submissions.labels(kind, 'submitted').inc();
         request.log.info({ taskId: submitted.taskId, workflowId: submitted.workflowId }, 'task submitted');
         return reply.code(202).send({ ...submitted, status: 'PENDING' });
@@ -96,18 +119,29 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
       const tracked = await tasks.track(taskId, request.body.kind);
       return reply
         .code(tracked.created ? 201 : 200)
-        .send({ taskId, workflowId: musicTaskWorkflowId(taskId), kind: tracked.kind, status: tracked.status });
+        .send({
+          taskId,
+          workflowId: musicTaskWorkflowId(taskId),
+          kind: tracked.kind,
+          status: tracked.status,
+        });
     },
   );
 
-  app.get('/tasks/:taskId', { schema: { params: taskIdParams } }, async (request) => tasks.get(request.params.taskId));
+  app.get('/tasks/:taskId', { schema: { params: taskIdParams } }, async (request) =>
+    tasks.get(request.params.taskId),
+  );
 
   app.get(
     '/tasks',
     {
       schema: {
         querystring: z.object({
-          status: z.string().trim().regex(/^[A-Z_]+$/, 'a status name such as SUCCESS').optional(),
+          status: z
+            .string()
+            .trim()
+            .regex(/^[A-Z_]+$/, 'a status name such as SUCCESS')
+            .optional(),
           kind: kindSchema.optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
         }),

@@ -77,7 +77,10 @@ export class TaskStore {
             kind,
             input,
             ...(summary ? { summary } : {}),
-            tracking: { timing: this.settings.timing, postprocessTaskQueue: this.settings.postprocessTaskQueue },
+            tracking: {
+              timing: this.settings.timing,
+              postprocessTaskQueue: this.settings.postprocessTaskQueue,
+            },
           },
         ],
         workflowIdConflictPolicy: 'USE_EXISTING',
@@ -110,7 +113,11 @@ export class TaskStore {
       if (trackedKind !== kind) {
         throw new HttpError(409, 'kind_mismatch', `task ${taskId} is already tracked as ${trackedKind}`);
       }
-      return { created: false, kind, status: existing.typedSearchAttributes.get(MusicTaskStatusKey) ?? 'PENDING' };
+      return {
+        created: false,
+        kind,
+        status: existing.typedSearchAttributes.get(MusicTaskStatusKey) ?? 'PENDING',
+      };
     }
     await startTracking(this.client, this.settings, taskId, kind, { submittedAt: new Date().toISOString() });
     return { created: true, kind, status: 'PENDING' };
@@ -157,7 +164,10 @@ export class TaskStore {
     if (filters.status) clauses.push(`MusicTaskStatus = '${filters.status}'`);
     if (filters.kind) clauses.push(`MusicTaskKind = '${filters.kind}'`);
     const tasks = [];
-    for await (const execution of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: filters.limit })) {
+    for await (const execution of this.client.workflow.list({
+      query: clauses.join(' AND '),
+      pageSize: filters.limit,
+    })) {
       const taskId = execution.workflowId.replace(/^music-task-/, '');
       tasks.push(viewFromSearchAttributes(taskId, execution));
       if (tasks.length >= filters.limit) break;
@@ -176,7 +186,11 @@ export class TaskStore {
       throw error;
     }
     if (description.status.name !== 'RUNNING') {
-      throw new HttpError(409, 'task_closed', `task ${taskId} is no longer tracked (${description.status.name})`);
+      throw new HttpError(
+        409,
+        'task_closed',
+        `task ${taskId} is no longer tracked (${description.status.name})`,
+      );
     }
     await handle.cancel();
   }

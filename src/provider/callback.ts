@@ -59,7 +59,8 @@ export function parseCallback(kind: TaskKind, raw: unknown): NormalizedCallback 
     throw new CallbackValidationError(`${prefix}.data: expected an array`);
   }
   const result = readResult(KIND_ROUTES[kind].result, inner, items ?? null);
-  if (result instanceof z.ZodError) throw new CallbackValidationError(describeIssue(result, `${prefix}.data`));
+  if (result instanceof z.ZodError)
+    throw new CallbackValidationError(describeIssue(result, `${prefix}.data`));
 
   const declared = parsed.data.callbackType?.trim().toLowerCase();
   let phase: CallbackPhase | undefined;
@@ -88,6 +89,9 @@ export function parseCallback(kind: TaskKind, raw: unknown): NormalizedCallback 
     code,
     message,
     result,
-    error: phase === 'error' ? { code: String(code), message: errorText ?? message ?? 'provider reported a failure' } : undefined,
+    error:
+      phase === 'error'
+        ? { code: String(code), message: errorText ?? message ?? 'provider reported a failure' }
+        : undefined,
   });
 }

@@ -44,8 +44,14 @@ export class ProviderClient {
       );
     }
     const route = KIND_ROUTES[kind].submit;
-    const data = await this.call(route, { method: 'POST', body: JSON.stringify({ ...input, callBackUrl }) }, false);
-    const taskId = (data as { taskId?: unknown; task_id?: unknown } | null)?.taskId ?? (data as { task_id?: unknown })?.task_id;
+    const data = await this.call(
+      route,
+      { method: 'POST', body: JSON.stringify({ ...input, callBackUrl }) },
+      false,
+    );
+    const taskId =
+      (data as { taskId?: unknown; task_id?: unknown } | null)?.taskId ??
+      (data as { task_id?: unknown })?.task_id;
     if (typeof taskId !== 'string' || !taskId) {
       throw new ProviderError('ProviderUnavailable', undefined, `${route} answered without a taskId`);
     }
@@ -98,12 +104,14 @@ export class ProviderClient {
     this.options.onCall?.(route, code, performance.now() - started);
     if (code !== 200 || (envelopeCode !== undefined && envelopeCode !== 200)) {
       const effective = code !== 200 ? code : envelopeCode!;
-      const message = typeof envelope?.msg === 'string' ? envelope.msg : text.slice(0, 200) || response.statusText;
+      const message =
+        typeof envelope?.msg === 'string' ? envelope.msg : text.slice(0, 200) || response.statusText;
       throw new ProviderError(providerErrorType(effective, onQueryRoute), effective, message, {
         retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
       });
     }
-    if (!envelope) throw new ProviderError('ProviderUnavailable', code, `${route} answered with a body that is not JSON`);
+    if (!envelope)
+      throw new ProviderError('ProviderUnavailable', code, `${route} answered with a body that is not JSON`);
     return envelope.data;
   }
 }

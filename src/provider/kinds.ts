@@ -47,10 +47,20 @@ export const KIND_ROUTES: Readonly<Record<TaskKind, KindRoutes>> = {
     result: 'stems',
     phased: false,
   },
-  'split-stem': { submit: '/suno/split-stem', query: '/suno/query/vocal-removal', result: 'stems', phased: false },
+  'split-stem': {
+    submit: '/suno/split-stem',
+    query: '/suno/query/vocal-removal',
+    result: 'stems',
+    phased: false,
+  },
   wav: { submit: '/suno/wav-generate', query: '/suno/query/wav', result: 'wav', phased: false },
   mp4: { submit: '/suno/mp4-generate', query: '/suno/query/mp4', result: 'video', phased: false },
-  'cover-art': { submit: '/suno/generate-cover', query: '/suno/query/cover', result: 'images', phased: false },
+  'cover-art': {
+    submit: '/suno/generate-cover',
+    query: '/suno/query/cover',
+    result: 'images',
+    phased: false,
+  },
 };
 
 export function isTaskKind(value: unknown): value is TaskKind {

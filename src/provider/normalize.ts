@@ -11,7 +11,9 @@ export function camelKey(key: string): string {
 export function camelizeKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(camelizeKeys);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [camelKey(key), camelizeKeys(inner)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [camelKey(key), camelizeKeys(inner)]),
+    );
   }
   return value;
 }
@@ -58,20 +60,19 @@ const trackSchema = z
     duration: optionalNumber,
     createTime: z.unknown().optional(),
   })
-  .transform(
-    (track): Track =>
-      dropUndefined({
-        id: track.id,
-        audioUrl: track.audioUrl,
-        streamAudioUrl: track.streamAudioUrl,
-        imageUrl: track.imageUrl,
-        title: track.title,
-        tags: track.tags,
-        prompt: track.prompt,
-        modelName: track.modelName,
-        duration: track.duration,
-        createdAt: normalizeTimestamp(track.createTime),
-      }),
+  .transform((track): Track =>
+    dropUndefined({
+      id: track.id,
+      audioUrl: track.audioUrl,
+      streamAudioUrl: track.streamAudioUrl,
+      imageUrl: track.imageUrl,
+      title: track.title,
+      tags: track.tags,
+      prompt: track.prompt,
+      modelName: track.modelName,
+      duration: track.duration,
+      createdAt: normalizeTimestamp(track.createTime),
+    }),
   );
 
 const lyricsSchema = z

@@ -50,7 +50,10 @@ export function parseSnapshot(
   const body = parsed.data;
   const status = normalizeStatus(body.status, body.successFlag);
   const failed = isFailureStatus(status);
-  const known = failed || status === CALLBACK_EXCEPTION || ['PENDING', 'TEXT_SUCCESS', 'FIRST_SUCCESS', 'SUCCESS'].includes(status);
+  const known =
+    failed ||
+    status === CALLBACK_EXCEPTION ||
+    ['PENDING', 'TEXT_SUCCESS', 'FIRST_SUCCESS', 'SUCCESS'].includes(status);
   if (!known) onUnknownStatus?.(status);
   const result = readResult(KIND_ROUTES[kind].result, body.response ?? {});
   if (result instanceof z.ZodError) throw new SnapshotParseError(describeIssue(result, 'data.response'));

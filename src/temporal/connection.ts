@@ -8,7 +8,9 @@ import { SEARCH_ATTRIBUTES } from '../workflows/definitions.ts';
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 
 /** One gRPC connection and client for the configured namespace. */
-export async function connectTemporal(config: Pick<Config, 'temporal'>): Promise<{ connection: Connection; client: Client }> {
+export async function connectTemporal(
+  config: Pick<Config, 'temporal'>,
+): Promise<{ connection: Connection; client: Client }> {
   const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
   return { connection, client: new Client({ connection, namespace: config.temporal.namespace }) };
 }
@@ -19,9 +21,14 @@ export async function connectTemporal(config: Pick<Config, 'temporal'>): Promise
  * Cloud register them in the namespace settings instead.
  */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const types = { Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL };
+  const types = {
+    Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  };
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(name in (existing.customAttributes ?? {})));
+  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(
+    ([name]) => !(name in (existing.customAttributes ?? {})),
+  );
   if (!missing.length) return;
   try {
     await connection.operatorService.addSearchAttributes({

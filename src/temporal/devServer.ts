@@ -13,7 +13,9 @@ export function findTemporalCli(): string {
   }
   const local = join(projectRoot, '.tools', 'bin', 'temporal');
   if (existsSync(local)) return local;
-  throw new Error('the Temporal CLI is missing: run `npm run setup` (it builds it with Go) or put `temporal` on PATH');
+  throw new Error(
+    'the Temporal CLI is missing: run `npm run setup` (it builds it with Go) or put `temporal` on PATH',
+  );
 }
 
 export interface DevServerOptions {
@@ -36,12 +38,22 @@ export interface DevServer {
 /** `temporal server start-dev` with the contract's search attributes, resolved once it answers. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const ip = options.ip ?? '127.0.0.1';
-  const args = ['server', 'start-dev', '--ip', ip, '--port', String(options.port), '--log-level', options.logLevel ?? 'error'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(options.port),
+    '--log-level',
+    options.logLevel ?? 'error',
+  ];
   args.push('--namespace', options.namespace ?? 'default');
   if (options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
   if (options.dbFile) args.push('--db-filename', options.dbFile);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+    args.push('--search-attribute', `${name}=${type}`);
 
   const child = spawn(findTemporalCli(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const address = `${ip}:${options.port}`;
@@ -61,7 +73,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return { address, process: child, stop };
 }
 
-async function waitUntilServing(address: string, timeoutMs: number, exited: Promise<number | null>): Promise<void> {
+async function waitUntilServing(
+  address: string,
+  timeoutMs: number,
+  exited: Promise<number | null>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let dead: number | null | undefined;
   void exited.then((code) => (dead = code ?? -1));
@@ -81,5 +97,7 @@ async function waitUntilServing(address: string, timeoutMs: number, exited: Prom
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
-  throw new Error(`Temporal dev server on ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+  throw new Error(
+    `Temporal dev server on ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`,
+  );
 }

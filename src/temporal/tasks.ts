@@ -27,7 +27,12 @@ export function trackingSettings(config: Config): TrackingSettings {
   };
 }
 
-function startOptions(settings: TrackingSettings, taskId: string, kind: TaskKind, extra: Partial<MusicTaskInput>) {
+function startOptions(
+  settings: TrackingSettings,
+  taskId: string,
+  kind: TaskKind,
+  extra: Partial<MusicTaskInput>,
+) {
   const input: MusicTaskInput = {
     taskId,
     kind,

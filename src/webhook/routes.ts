@@ -65,7 +65,9 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
       const outcome = delivered ? 'signalled' : 'task_closed';
       metrics.callbacks.labels(kind, callback.phase, outcome).inc();
       request.log.info({ taskId: callback.taskId, phase: callback.phase, outcome }, 'callback');
-      return reply.code(200).send({ status: delivered ? 'accepted' : 'ignored_task_closed', taskId: callback.taskId });
+      return reply
+        .code(200)
+        .send({ status: delivered ? 'accepted' : 'ignored_task_closed', taskId: callback.taskId });
     },
   );
 }

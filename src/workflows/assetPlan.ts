@@ -25,7 +25,12 @@ function extension(url: string, fallback: string): string {
 /** Every finished file of a result, in a stable order. Lyrics are data, not files. */
 export function planAssets(taskId: string, kind: TaskKind, result: TaskResult): AssetSpec[] {
   const specs: AssetSpec[] = [];
-  const add = (type: AssetSpec['type'], label: string, url: string | undefined, extra: Partial<AssetSpec> = {}) => {
+  const add = (
+    type: AssetSpec['type'],
+    label: string,
+    url: string | undefined,
+    extra: Partial<AssetSpec> = {},
+  ) => {
     if (!url) return;
     const name = `${safe(label)}.${extension(url, type === 'image' || type === 'cover' ? 'png' : 'mp3')}`;
     specs.push({ id: safe(`${taskId}-${label}`), taskId, kind, type, name, sourceUrl: url, ...extra });

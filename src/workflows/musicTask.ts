@@ -78,7 +78,8 @@ const HISTORY_EVENTS_LIMIT = 2_000;
 export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   const info = workflowInfo();
   const state: TaskState =
-    input.state ?? newTaskState(input.taskId, input.kind, input.submittedAt ?? info.startTime.toISOString(), input.summary);
+    input.state ??
+    newTaskState(input.taskId, input.kind, input.submittedAt ?? info.startTime.toISOString(), input.summary);
   const { pollIntervalMs, pollMaxIntervalMs, taskDeadlineMs } = input.timing;
   const deadline = Date.parse(state.submittedAt) + taskDeadlineMs;
   const published = { status: '', ready: false, details: '' };
@@ -107,9 +108,10 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   const poll = async (reason: 'timer' | 'confirm') => {
     const at = new Date().toISOString();
     try {
-      const snapshot = await queryProvider.executeWithOptions({ ...queryOptions, summary: `query provider (${reason})` }, [
-        { taskId: state.taskId, kind: state.kind },
-      ]);
+      const snapshot = await queryProvider.executeWithOptions(
+        { ...queryOptions, summary: `query provider (${reason})` },
+        [{ taskId: state.taskId, kind: state.kind }],
+      );
       applySnapshot(state, snapshot, reason, at, snapshot.finished);
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
@@ -134,7 +136,10 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
         const remaining = deadline - Date.now();
         if (remaining <= 0) {
           state.status = TIMED_OUT;
-          state.error = { code: TIMED_OUT, message: `not finished within ${taskDeadlineMs} ms of submission` };
+          state.error = {
+            code: TIMED_OUT,
+            message: `not finished within ${taskDeadlineMs} ms of submission`,
+          };
           break;
         }
         // ±10% jitter keeps thousands of tasks from polling the provider in lockstep.
@@ -177,7 +182,9 @@ async function storeAssets(state: TaskState, options: ActivityOptions): Promise<
   const specs = planAssets(state.taskId, state.kind, state.result);
   try {
     state.assets = await Promise.all(
-      specs.map((spec) => storeAsset.executeWithOptions({ ...options, summary: `store ${spec.name}` }, [spec])),
+      specs.map((spec) =>
+        storeAsset.executeWithOptions({ ...options, summary: `store ${spec.name}` }, [spec]),
+      ),
     );
     state.ready = true;
   } catch (error) {

@@ -3,7 +3,14 @@
  * directly. It only moves forward and dedupes callbacks in its own state.
  */
 import { isFailureStatus, progressRank, SUCCESS_STATUS, type TaskKind } from '../provider/kinds.ts';
-import type { CallbackPhase, LyricsText, NormalizedCallback, ProviderFailure, ProviderSnapshot, TaskResult } from '../provider/types.ts';
+import type {
+  CallbackPhase,
+  LyricsText,
+  NormalizedCallback,
+  ProviderFailure,
+  ProviderSnapshot,
+  TaskResult,
+} from '../provider/types.ts';
 
 export const TIMED_OUT = 'TIMED_OUT';
 export const CANCELLED = 'CANCELLED';
@@ -166,7 +173,12 @@ export function recordCallback(state: TaskState, { callback, receipt }: Callback
   counts.total += 1;
   counts.byPhase[phase] = (counts.byPhase[phase] ?? 0) + 1;
   if (duplicate) counts.duplicates += 1;
-  state.receipts.push({ callbackType: phase, receivedAt: receipt.receivedAt, duplicate, bodyHash: receipt.bodyHash });
+  state.receipts.push({
+    callbackType: phase,
+    receivedAt: receipt.receivedAt,
+    duplicate,
+    bodyHash: receipt.bodyHash,
+  });
   trimReceipts(state, phase);
   state.updatedAt = receipt.receivedAt;
   if (duplicate) return true;
@@ -212,7 +224,8 @@ export function applySnapshot(
     return;
   }
   if (snapshot.status === SUCCESS_STATUS && !finished) return;
-  if (advance(state, snapshot.status) || snapshot.status === state.status) mergeResult(state, snapshot.result);
+  if (advance(state, snapshot.status) || snapshot.status === state.status)
+    mergeResult(state, snapshot.result);
 }
 
 export function recordPoll(state: TaskState, poll: PollRecord): void {

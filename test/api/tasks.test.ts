@@ -4,7 +4,14 @@ import { ProviderError, providerErrorType } from '../../src/provider/errors.ts';
 import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
-const song = { customMode: true, instrumental: false, model: 'V4_5', prompt: 'A calm song', style: 'pop', title: 'Summer Breeze' };
+const song = {
+  customMode: true,
+  instrumental: false,
+  model: 'V4_5',
+  prompt: 'A calm song',
+  style: 'pop',
+  title: 'Summer Breeze',
+};
 
 describe('task API (real Temporal, fake provider)', () => {
   let stack: Stack;
@@ -23,7 +30,13 @@ describe('task API (real Temporal, fake provider)', () => {
   it('submits, answers 202 with the task, and tracks it', async () => {
     const answer = await stack.api('POST', '/v1/tasks', { kind: 'music', input: song });
     assert.equal(answer.status, 202);
-    assert.deepEqual(Object.keys(answer.body).sort(), ['kind', 'status', 'submittedAt', 'taskId', 'workflowId']);
+    assert.deepEqual(Object.keys(answer.body).sort(), [
+      'kind',
+      'status',
+      'submittedAt',
+      'taskId',
+      'workflowId',
+    ]);
     assert.equal(answer.body.kind, 'music');
     assert.equal(answer.body.status, 'PENDING');
     assert.equal(answer.body.workflowId, `music-task-${answer.body.taskId}`);
@@ -38,7 +51,10 @@ describe('task API (real Temporal, fake provider)', () => {
     const before = provider.submits;
     const body = { kind: 'lyrics', input: { prompt: 'rain on glass' }, idempotencyKey: `key-${Date.now()}` };
     const answers = await Promise.all([1, 2, 3].map(() => stack.api('POST', '/v1/tasks', body)));
-    assert.deepEqual(answers.map((answer) => answer.status), [202, 202, 202]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [202, 202, 202],
+    );
     assert.equal(new Set(answers.map((answer) => answer.body.taskId)).size, 1);
     assert.equal((await stack.api('POST', '/v1/tasks', body)).body.taskId, answers[0]!.body.taskId);
     assert.equal(provider.submits - before, 1);
@@ -50,7 +66,11 @@ describe('task API (real Temporal, fake provider)', () => {
       [{ kind: 'karaoke', input: {} }, 'invalid_request', /kind/],
       [{ kind: 'music' }, 'invalid_request', /input/],
       [{ kind: 'music', input: { ...song, model: 'V9' } }, 'invalid_input', /input\.model/],
-      [{ kind: 'music', input: { customMode: true, instrumental: false, model: 'V5', prompt: 'x' } }, 'invalid_input', /custom mode requires style, title/],
+      [
+        { kind: 'music', input: { customMode: true, instrumental: false, model: 'V5', prompt: 'x' } },
+        'invalid_input',
+        /custom mode requires style, title/,
+      ],
       [{ kind: 'wav', input: { taskId: 'abc' } }, 'invalid_input', /input\.audioId/],
       [{ kind: 'lyrics', input: { prompt: 'x', extra: 1 } }, 'invalid_input', /extra/],
       [{ kind: 'music', input: song, idempotencyKey: 'has spaces' }, 'invalid_request', /idempotencyKey/],
@@ -68,7 +88,10 @@ describe('task API (real Temporal, fake provider)', () => {
 
   it('refuses texts over the documented limits as the provider would (413), without calling it', async () => {
     const before = provider.submits;
-    const answer = await stack.api('POST', '/v1/tasks', { kind: 'music', input: { ...song, model: 'V4', title: 'x'.repeat(81) } });
+    const answer = await stack.api('POST', '/v1/tasks', {
+      kind: 'music',
+      input: { ...song, model: 'V4', title: 'x'.repeat(81) },
+    });
     assert.equal(answer.status, 422);
     assert.equal(answer.body.error, 'provider_rejected');
     assert.equal(answer.body.providerCode, 413);
@@ -84,7 +107,9 @@ describe('task API (real Temporal, fake provider)', () => {
   for (const [code, status, error] of terminal) {
     it(`maps a provider ${code} on submit to HTTP ${status} ${error}, without retrying`, async () => {
       const before = provider.submits;
-      provider.submitErrors.push(new ProviderError(providerErrorType(code, false), code, `provider says ${code}`));
+      provider.submitErrors.push(
+        new ProviderError(providerErrorType(code, false), code, `provider says ${code}`),
+      );
       const answer = await stack.api('POST', '/v1/tasks', { kind: 'cover-art', input: { taskId: 'abc' } });
       assert.equal(answer.status, status);
       assert.equal(answer.body.error, error);
@@ -97,15 +122,25 @@ describe('task API (real Temporal, fake provider)', () => {
   for (const code of [405, 430, 455, 500]) {
     it(`retries a provider ${code} on submit and then succeeds`, async () => {
       const before = provider.submits;
-      provider.submitErrors.push(new ProviderError(providerErrorType(code, false), code, `provider says ${code}`, { retryAfterMs: 50 }));
-      const answer = await stack.api('POST', '/v1/tasks', { kind: 'wav', input: { taskId: 'abc', audioId: 'def' } });
+      provider.submitErrors.push(
+        new ProviderError(providerErrorType(code, false), code, `provider says ${code}`, {
+          retryAfterMs: 50,
+        }),
+      );
+      const answer = await stack.api('POST', '/v1/tasks', {
+        kind: 'wav',
+        input: { taskId: 'abc', audioId: 'def' },
+      });
       assert.equal(answer.status, 202);
       assert.equal(provider.submits - before, 2);
     });
   }
 
   it('lists recent tasks through visibility, filtered by kind and status', async () => {
-    const submitted = await stack.api('POST', '/v1/tasks', { kind: 'mp4', input: { taskId: 'abc', audioId: 'def' } });
+    const submitted = await stack.api('POST', '/v1/tasks', {
+      kind: 'mp4',
+      input: { taskId: 'abc', audioId: 'def' },
+    });
     const taskId = submitted.body.taskId as string;
     let listed: any[] = [];
     for (let attempt = 0; attempt < 50 && !listed.some((task) => task.taskId === taskId); attempt++) {
@@ -130,7 +165,9 @@ describe('task API with API_TOKEN', () => {
       const denied = await stack.api('GET', '/v1/tasks');
       assert.equal(denied.status, 401);
       assert.equal(denied.body.error, 'unauthorized');
-      const allowed = await fetch(`${stack.apiUrl}/v1/tasks`, { headers: { authorization: 'Bearer sesame-token' } });
+      const allowed = await fetch(`${stack.apiUrl}/v1/tasks`, {
+        headers: { authorization: 'Bearer sesame-token' },
+      });
       assert.equal(allowed.status, 200);
       assert.equal((await stack.api('GET', '/healthz')).status, 200);
     } finally {

@@ -8,14 +8,19 @@ import { camelizeKeys, normalizeTimestamp } from '../../src/provider/normalize.t
 import { parseSnapshot } from '../../src/provider/snapshot.ts';
 
 const example = (name: string): any =>
-  JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'provider-examples', `${name}.json`), 'utf8'));
+  JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'provider-examples', `${name}.json`), 'utf8'),
+  );
 
 /** Every key in snake_case: the drift the provider may answer with anywhere. */
 function snakeKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeKeys);
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, inner]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(inner)]),
+      Object.entries(value).map(([key, inner]) => [
+        key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+        snakeKeys(inner),
+      ]),
     );
   }
   return value;
@@ -29,7 +34,10 @@ describe('parseSnapshot (query answers)', () => {
     assert.equal(snapshot.failed, false);
     assert.equal(snapshot.finished, true);
     assert.equal(snapshot.result.tracks?.length, 2);
-    assert.equal(snapshot.result.tracks?.[0]?.audioUrl, 'https://cdn.example.com/media/5c79a1f0be8e/audio-a/a.mp3');
+    assert.equal(
+      snapshot.result.tracks?.[0]?.audioUrl,
+      'https://cdn.example.com/media/5c79a1f0be8e/audio-a/a.mp3',
+    );
     assert.equal(snapshot.result.tracks?.[0]?.duration, 4.08);
     assert.equal(snapshot.result.tracks?.[0]?.createdAt, '2026-11-28T10:00:00.000Z');
     assert.equal(snapshot.result.tracks?.[1]?.createdAt, new Date(1795860000000).toISOString());
@@ -79,8 +87,14 @@ describe('parseSnapshot (query answers)', () => {
       instrumental: 'https://cdn.example.com/media/9f1e03b7d4a2/instrumental/a.wav',
       drums: 'https://cdn.example.com/media/9f1e03b7d4a2/drums/a.mp3',
     });
-    assert.equal(parseSnapshot('wav', example('query-wav-success').data).result.wavUrl, 'https://cdn.example.com/media/9f1e04b7d4a2/f/a.wav');
-    assert.equal(parseSnapshot('mp4', example('query-mp4-success').data).result.videoUrl, 'https://cdn.example.com/media/9f1e05b7d4a2/f/clip.mp4');
+    assert.equal(
+      parseSnapshot('wav', example('query-wav-success').data).result.wavUrl,
+      'https://cdn.example.com/media/9f1e04b7d4a2/f/a.wav',
+    );
+    assert.equal(
+      parseSnapshot('mp4', example('query-mp4-success').data).result.videoUrl,
+      'https://cdn.example.com/media/9f1e05b7d4a2/f/clip.mp4',
+    );
     assert.equal(parseSnapshot('cover-art', example('query-cover-success').data).result.images?.length, 2);
   });
 
@@ -88,17 +102,27 @@ describe('parseSnapshot (query answers)', () => {
     const data = example('query-wav-success').data;
     assert.equal(parseSnapshot('wav', { ...data, successFlag: 1 }).status, 'SUCCESS');
     assert.equal(parseSnapshot('wav', { ...data, successFlag: 0, response: null }).status, 'PENDING');
-    assert.equal(parseSnapshot('wav', { ...data, successFlag: 'GENERATE_WAV_FAILED', errorMessage: 'bad' }).failed, true);
+    assert.equal(
+      parseSnapshot('wav', { ...data, successFlag: 'GENERATE_WAV_FAILED', errorMessage: 'bad' }).failed,
+      true,
+    );
   });
 
   it('keeps the failure code and message', () => {
     const snapshot = parseSnapshot('music', example('query-task-generate-audio-failed').data);
-    assert.deepEqual(snapshot.error, { code: 'GENERATE_AUDIO_FAILED', message: 'The prompt contains an artist name.' });
+    assert.deepEqual(snapshot.error, {
+      code: 'GENERATE_AUDIO_FAILED',
+      message: 'The prompt contains an artist name.',
+    });
   });
 
   it('treats an unknown status as not terminal and reports it', () => {
     const heard: string[] = [];
-    const snapshot = parseSnapshot('music', { ...example('query-task-pending').data, status: 'QUEUED_AGAIN' }, (s) => heard.push(s));
+    const snapshot = parseSnapshot(
+      'music',
+      { ...example('query-task-pending').data, status: 'QUEUED_AGAIN' },
+      (s) => heard.push(s),
+    );
     assert.equal(snapshot.terminal, false);
     assert.equal(snapshot.failed, false);
     assert.deepEqual(heard, ['QUEUED_AGAIN']);
@@ -126,7 +150,10 @@ describe('parseCallback', () => {
     const first = parseCallback('music', example('callback-first-bare'));
     assert.equal(first.phase, 'first');
     assert.equal(first.result.tracks?.[0]?.audioUrl, undefined);
-    assert.equal(first.result.tracks?.[0]?.streamAudioUrl, 'https://cdn.example.com/media/5c79a1f0be8e/stream-a/a.mp3');
+    assert.equal(
+      first.result.tracks?.[0]?.streamAudioUrl,
+      'https://cdn.example.com/media/5c79a1f0be8e/stream-a/a.mp3',
+    );
   });
 
   it('reads a failure callback with its code and text', () => {
@@ -134,7 +161,10 @@ describe('parseCallback', () => {
     assert.equal(callback.phase, 'error');
     assert.equal(callback.code, 501);
     assert.deepEqual(callback.error, { code: '501', message: 'The prompt contains an artist name.' });
-    const failed = parseCallback('music', { ...example('callback-error'), data: { ...example('callback-error').data, callbackType: 'failed' } });
+    const failed = parseCallback('music', {
+      ...example('callback-error'),
+      data: { ...example('callback-error').data, callbackType: 'failed' },
+    });
     assert.equal(failed.phase, 'error');
   });
 
@@ -154,7 +184,10 @@ describe('parseCallback', () => {
       assert.deepEqual(parseCallback(kind, camelizeKeys(example(name))), callback, `${name} in camelCase`);
     }
     assert.equal(parseCallback('cover-art', example('callback-cover')).taskId, '9f1e06b7d4a2');
-    assert.equal(parseCallback('split-stem', example('callback-split-stem')).result.stems?.drums, 'https://cdn.example.com/media/9f1e03b7d4a2/drums/a.mp3');
+    assert.equal(
+      parseCallback('split-stem', example('callback-split-stem')).result.stems?.drums,
+      'https://cdn.example.com/media/9f1e03b7d4a2/drums/a.mp3',
+    );
   });
 
   const invalid: [string, unknown, RegExp][] = [
@@ -162,15 +195,38 @@ describe('parseCallback', () => {
     ['a string', 'complete', /body: expected a JSON object/],
     ['no task id', { callbackType: 'complete', data: [] }, /task_id: required/],
     ['a task id of the wrong type', { callbackType: 'text', task_id: { id: 1 }, data: [] }, /body.taskId/],
-    ['an unknown phase', { callbackType: 'halfway', task_id: 'x', data: [] }, /callbackType: expected one of text, first, complete, error, got "halfway"/],
-    ['data that is not a list', { callbackType: 'complete', task_id: 'x', data: 'nope' }, /body.data: expected an array/],
-    ['a track without id', { callbackType: 'complete', task_id: 'x', data: [{ audio_url: 'u' }] }, /body.data.0.id/],
-    ['no phase and no result', { code: 200, msg: 'ok', data: { task_id: 'x' } }, /no callbackType and no finished/],
-    ['a mistyped code', { code: 'ok', data: { callbackType: 'text', task_id: 'x', data: [] } }, /code: expected a number/],
+    [
+      'an unknown phase',
+      { callbackType: 'halfway', task_id: 'x', data: [] },
+      /callbackType: expected one of text, first, complete, error, got "halfway"/,
+    ],
+    [
+      'data that is not a list',
+      { callbackType: 'complete', task_id: 'x', data: 'nope' },
+      /body.data: expected an array/,
+    ],
+    [
+      'a track without id',
+      { callbackType: 'complete', task_id: 'x', data: [{ audio_url: 'u' }] },
+      /body.data.0.id/,
+    ],
+    [
+      'no phase and no result',
+      { code: 200, msg: 'ok', data: { task_id: 'x' } },
+      /no callbackType and no finished/,
+    ],
+    [
+      'a mistyped code',
+      { code: 'ok', data: { callbackType: 'text', task_id: 'x', data: [] } },
+      /code: expected a number/,
+    ],
   ];
   for (const [label, body, message] of invalid) {
     it(`refuses ${label} with a precise message`, () => {
-      assert.throws(() => parseCallback('music', body), (error: unknown) => error instanceof CallbackValidationError && message.test(error.message));
+      assert.throws(
+        () => parseCallback('music', body),
+        (error: unknown) => error instanceof CallbackValidationError && message.test(error.message),
+      );
     });
   }
 });

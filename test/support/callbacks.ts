@@ -23,5 +23,9 @@ export function songCallback(
 }
 
 export function errorCallback(taskId: string, code = 501, error = 'The prompt contains an artist name.') {
-  return { code, msg: 'Audio generation failed.', data: { callbackType: 'error', task_id: taskId, data: null, error } };
+  return {
+    code,
+    msg: 'Audio generation failed.',
+    data: { callbackType: 'error', task_id: taskId, data: null, error },
+  };
 }

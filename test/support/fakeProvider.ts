@@ -12,7 +12,10 @@ import type { ProviderSnapshot, TaskResult } from '../../src/provider/types.ts';
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export class FakeProvider {
-  readonly tasks = new Map<string, { kind: TaskKind; status: string; result: TaskResult; error?: ProviderSnapshot['error'] }>();
+  readonly tasks = new Map<
+    string,
+    { kind: TaskKind; status: string; result: TaskResult; error?: ProviderSnapshot['error'] }
+  >();
   readonly queries = new Map<string, number>();
   submits = 0;
   /** Errors the next submits throw, in order. */
@@ -50,7 +53,13 @@ export class FakeProvider {
     };
   }
 
-  set(taskId: string, kind: TaskKind, status: string, result: TaskResult = {}, error?: ProviderSnapshot['error']): void {
+  set(
+    taskId: string,
+    kind: TaskKind,
+    status: string,
+    result: TaskResult = {},
+    error?: ProviderSnapshot['error'],
+  ): void {
     this.tasks.set(taskId, { kind, status, result, ...(error ? { error } : {}) });
   }
 

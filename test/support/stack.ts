@@ -55,7 +55,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const deps: Partial<ActivityDeps> = {
     provider:
-      options.provider ?? new ProviderClient({ baseUrl: options.providerUrl ?? config.provider.baseUrl, apiKey: 'test-key' }),
+      options.provider ??
+      new ProviderClient({ baseUrl: options.providerUrl ?? config.provider.baseUrl, apiKey: 'test-key' }),
     assets: new FileAssetStore(join(config.dataDir, 'assets')),
     callbackUrl: (kind) => callbackUrl(kind),
   };
@@ -95,7 +96,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         if (status === 200 && until(body as TaskView)) return body as TaskView;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      throw new Error(`task ${taskId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+      throw new Error(
+        `task ${taskId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
+      );
     },
     async stopWorker() {
       await worker?.stop();

@@ -13,7 +13,8 @@ import { createMusicWorker } from '../../src/worker.ts';
 
 export function temporalAddress(): string {
   const address = process.env.TEST_TEMPORAL_ADDRESS;
-  if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is unset: run the tests with `npm test` (it starts Temporal)');
+  if (!address)
+    throw new Error('TEST_TEMPORAL_ADDRESS is unset: run the tests with `npm test` (it starts Temporal)');
   return address;
 }
 

@@ -17,7 +17,11 @@ describe('webhook input handling', () => {
   after(() => stack.close());
 
   const raw = (body: string, contentType = 'application/json', token: string | null = stack.secret) =>
-    fetch(stack.callbackUrl('music', token), { method: 'POST', headers: { 'content-type': contentType }, body });
+    fetch(stack.callbackUrl('music', token), {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+    });
 
   it('refuses non-JSON with 400 and a JSON error', async () => {
     const response = await raw('{"callbackType": "text", ');
@@ -38,7 +42,12 @@ describe('webhook input handling', () => {
   });
 
   it('refuses an oversized body with 413', async () => {
-    const big = JSON.stringify({ callbackType: 'text', task_id: 'x', data: [], padding: 'x'.repeat(300 * 1024) });
+    const big = JSON.stringify({
+      callbackType: 'text',
+      task_id: 'x',
+      data: [],
+      padding: 'x'.repeat(300 * 1024),
+    });
     const response = await raw(big);
     assert.equal(response.status, 413);
     assert.equal(((await response.json()) as { error: string }).error, 'payload_too_large');
@@ -53,9 +62,18 @@ describe('webhook input handling', () => {
     const cases: [unknown, RegExp][] = [
       [{ callbackType: 'complete', data: [] }, /task_id: required/],
       [{ callbackType: 'sometimes', task_id: 'x', data: [] }, /callbackType/],
-      [{ callbackType: 'complete', task_id: 'x', data: [{ id: 'a', duration: 'long' }] }, /data\.0\.duration: expected a number/],
-      [{ callbackType: 'complete', task_id: 'x', data: [{ id: 'a', audio_url: 42 }] }, /data\.0\.audioUrl: expected a URL string/],
-      [{ code: 200, data: { callbackType: 'first', task_id: 'x', data: [{ id: 'a', image_url: {} }] } }, /data\.data\.0\.imageUrl/],
+      [
+        { callbackType: 'complete', task_id: 'x', data: [{ id: 'a', duration: 'long' }] },
+        /data\.0\.duration: expected a number/,
+      ],
+      [
+        { callbackType: 'complete', task_id: 'x', data: [{ id: 'a', audio_url: 42 }] },
+        /data\.0\.audioUrl: expected a URL string/,
+      ],
+      [
+        { code: 200, data: { callbackType: 'first', task_id: 'x', data: [{ id: 'a', image_url: {} }] } },
+        /data\.data\.0\.imageUrl/,
+      ],
       [[1, 2, 3], /expected a JSON object/],
     ];
     for (const [body, message] of cases) {
@@ -80,8 +98,14 @@ describe('webhook input handling', () => {
     await stack.postCallback('music', songCallback('text', taskId));
     await stack.postCallback('music', songCallback('text', taskId), 'bad');
     const metrics = await (await fetch(`${stack.apiUrl}/metrics`)).text();
-    assert.match(metrics, /music_webhook_callbacks_total\{kind="music",phase="text",outcome="signalled"\} \d+/);
-    assert.match(metrics, /music_webhook_callbacks_total\{kind="music",phase="unknown",outcome="unauthorized"\} \d+/);
+    assert.match(
+      metrics,
+      /music_webhook_callbacks_total\{kind="music",phase="text",outcome="signalled"\} \d+/,
+    );
+    assert.match(
+      metrics,
+      /music_webhook_callbacks_total\{kind="music",phase="unknown",outcome="unauthorized"\} \d+/,
+    );
     assert.match(metrics, /music_webhook_signal_seconds_bucket/);
     assert.match(metrics, /process_resident_memory_bytes/);
     await stack.api('DELETE', `/v1/tasks/${taskId}`);

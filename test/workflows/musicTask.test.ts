@@ -117,12 +117,21 @@ describe('musicTask (real Temporal, fake provider)', () => {
 
   it('confirms a failure callback and keeps the provider code and message', async () => {
     const { taskId } = await tracked();
-    provider.set(taskId, 'music', 'GENERATE_AUDIO_FAILED', {}, { code: 'GENERATE_AUDIO_FAILED', message: 'The prompt contains an artist name.' });
+    provider.set(
+      taskId,
+      'music',
+      'GENERATE_AUDIO_FAILED',
+      {},
+      { code: 'GENERATE_AUDIO_FAILED', message: 'The prompt contains an artist name.' },
+    );
     assert.equal(put(await stack.postCallback('music', errorCallback(taskId))), 200);
     const view = await stack.waitForTask(taskId, (task) => task.status !== 'PENDING');
     assert.equal(view.status, 'GENERATE_AUDIO_FAILED');
     assert.equal(view.ready, false);
-    assert.deepEqual(view.error, { code: 'GENERATE_AUDIO_FAILED', message: 'The prompt contains an artist name.' });
+    assert.deepEqual(view.error, {
+      code: 'GENERATE_AUDIO_FAILED',
+      message: 'The prompt contains an artist name.',
+    });
   });
 
   it('acknowledges a late duplicate after the workflow closed without starting a new run', async () => {
@@ -203,7 +212,11 @@ describe('musicTask (real Temporal, fake provider)', () => {
   it('retries a query the provider rate-limits, and confirms once it answers', async () => {
     const { taskId, result } = await tracked();
     provider.set(taskId, 'music', 'SUCCESS', result);
-    provider.queryErrors.push(new ProviderError('ProviderRateLimited', 430, 'Your call frequency is too high.', { retryAfterMs: 200 }));
+    provider.queryErrors.push(
+      new ProviderError('ProviderRateLimited', 430, 'Your call frequency is too high.', {
+        retryAfterMs: 200,
+      }),
+    );
     await stack.postCallback('music', songCallback('complete', taskId, result));
     const view = await stack.waitForTask(taskId, (task) => task.ready);
     assert.equal(view.status, 'SUCCESS');

@@ -44,7 +44,10 @@ describe('musicTask without callbacks: the polling fallback (real Temporal)', ()
       const times = view.polls.map((poll) => Date.parse(poll.at));
       const gaps = times.slice(1).map((time, index) => time - times[index]!);
       assert.ok(gaps[0]! >= 1_500, `the second wait doubles: ${gaps.join(', ')}`);
-      assert.ok(gaps.every((gap) => gap <= 2_500 * 1.1 + 1_000), `gaps stay under the cap: ${gaps.join(', ')}`);
+      assert.ok(
+        gaps.every((gap) => gap <= 2_500 * 1.1 + 1_000),
+        `gaps stay under the cap: ${gaps.join(', ')}`,
+      );
       await slow.api('DELETE', `/v1/tasks/${taskId}`);
     } finally {
       await slow.close();

@@ -44,7 +44,13 @@ async function record(): Promise<void> {
 
     const failed = await provider.submit('music');
     await stack.api('PUT', `/v1/tasks/${failed}`, { kind: 'music' });
-    provider.set(failed, 'music', 'GENERATE_AUDIO_FAILED', {}, { code: 'GENERATE_AUDIO_FAILED', message: 'artist name' });
+    provider.set(
+      failed,
+      'music',
+      'GENERATE_AUDIO_FAILED',
+      {},
+      { code: 'GENERATE_AUDIO_FAILED', message: 'artist name' },
+    );
     await stack.postCallback('music', errorCallback(failed));
     await save('song-failed', failed);
 
