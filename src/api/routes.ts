@@ -117,14 +117,12 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { taskId } = request.params;
       const tracked = await tasks.track(taskId, request.body.kind);
-      return reply
-        .code(tracked.created ? 201 : 200)
-        .send({
-          taskId,
-          workflowId: musicTaskWorkflowId(taskId),
-          kind: tracked.kind,
-          status: tracked.status,
-        });
+      return reply.code(tracked.created ? 201 : 200).send({
+        taskId,
+        workflowId: musicTaskWorkflowId(taskId),
+        kind: tracked.kind,
+        status: tracked.status,
+      });
     },
   );
 
