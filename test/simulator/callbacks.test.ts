@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type TaskKind } from '../../src/provider/kinds.ts';
 import { startCallbackReceiver } from './callback-receiver.ts';
-import { assertShape, eventually, example, examplesAvailable, startSimulator } from './simulator-harness.ts';
+import { assertShape, eventually, example, startSimulator } from './simulator-harness.ts';
 
 type Receiver = Awaited<ReturnType<typeof startCallbackReceiver>>;
 type Simulator = Awaited<ReturnType<typeof startSimulator>>;
@@ -38,11 +38,9 @@ describe('callbacks', () => {
       assert.equal(callback!.token, 'secret-token');
       assert.equal(callback!.path, '/webhooks/music');
     }
-    if (examplesAvailable) {
-      assertShape(text!.body, example('callback-text-bare'));
-      assertShape(first!.body, example('callback-first-bare'));
-      assertShape(complete!.body, example('callback-complete-bare'));
-    }
+    assertShape(text!.body, example('callback-text-bare'));
+    assertShape(first!.body, example('callback-first-bare'));
+    assertShape(complete!.body, example('callback-complete-bare'));
     const truth = await sim.truth(taskId);
     assert.deepEqual(truth.callbacks, {
       attempted: 3,
@@ -82,10 +80,8 @@ describe('callbacks', () => {
           assert.match(stems[field], new RegExp(`/media/${taskId}/`), field);
         }
       }
-      if (examplesAvailable) {
-        const extra = kind === 'split-stem' ? ['$.data.vocal_removal_info'] : [];
-        assertShape(callback!.body, example(name), extra);
-      }
+      const extra = kind === 'split-stem' ? ['$.data.vocal_removal_info'] : [];
+      assertShape(callback!.body, example(name), extra);
       assert.equal(
         (await sim.query(kind, taskId)).body.data[kind === 'lyrics' ? 'status' : 'successFlag'],
         'SUCCESS',

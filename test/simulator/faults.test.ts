@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FAILURE_STATUSES, type TaskKind } from '../../src/provider/kinds.ts';
 import { type FaultConfig } from '../../src/simulator/app.ts';
 import { startCallbackReceiver, unwrap } from './callback-receiver.ts';
-import { assertShape, eventually, example, examplesAvailable, startSimulator } from './simulator-harness.ts';
+import { assertShape, eventually, example, startSimulator } from './simulator-harness.ts';
 
 /** Runs `body` against a fast simulator with one fault switched on, and a callback receiver. */
 async function withFault(
@@ -81,7 +81,7 @@ describe('fault injection, each at probability 1', () => {
         assert.equal(callback.body.code, 200);
         assert.equal(callback.body.data.task_id, taskId);
       }
-      if (examplesAvailable) assertShape(receiver.received[2]!.body, example('callback-complete-wrapped'));
+      assertShape(receiver.received[2]!.body, example('callback-complete-wrapped'));
     }));
 
   test('snakeCaseQueries: query answers use snake_case field names', () =>
@@ -91,7 +91,7 @@ describe('fault injection, each at probability 1', () => {
       const answer = await sim.query('music', taskId);
       assert.equal(answer.body.data.task_id, taskId);
       assert.equal(answer.body.data.response.suno_data[0].audio_url.endsWith('audio-a.mp3'), true);
-      if (examplesAvailable) assertShape(answer.body, example('query-task-success-snake-case'));
+      assertShape(answer.body, example('query-task-success-snake-case'));
       const wavId = await sim.create('wav', receiver.url);
       await sim.advance(wavId);
       const wav = await sim.query('wav', wavId);
@@ -162,7 +162,7 @@ describe('fault injection, each at probability 1', () => {
         );
         assert.equal(error.body.data.callbackType, 'error');
         assert.equal(error.body.data.error, data.errorMessage);
-        if (examplesAvailable) assertShape(error.body, example('callback-error'));
+        assertShape(error.body, example('callback-error'));
       }
     }));
 

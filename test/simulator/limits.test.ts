@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSimulator } from '../../src/simulator/app.ts';
 import { RateLimiter } from '../../src/simulator/rate-limit.ts';
-import { example, examplesAvailable, startSimulator } from './simulator-harness.ts';
+import { example, startSimulator } from './simulator-harness.ts';
 
 const CALLBACK = 'http://127.0.0.1:9/webhooks/music?token=t';
 
@@ -17,7 +17,7 @@ test('the 21st request within 10 s of one key is 430 with Retry-After; other key
     assert.equal(limited.body.code, 430);
     const retryAfter = Number(limited.headers.get('retry-after'));
     assert.ok(retryAfter >= 1 && retryAfter <= 10, `Retry-After ${retryAfter}`);
-    if (examplesAvailable) assert.deepEqual(limited.body, example('error-envelope-430'));
+    assert.deepEqual(limited.body, example('error-envelope-430'));
     assert.equal((await sim.submit('lyrics', CALLBACK)).status, 430, 'submits share the limit');
     assert.equal((await sim.call('GET', '/suno/query/task?taskId=x', undefined, 'other-key')).body.code, 404);
     assert.equal((await sim.control('GET', '/stats')).requests.byCode['430'], 2);
@@ -59,7 +59,7 @@ test('after the quota of tasks, submits answer 429 "The current credits are insu
     const refused = await sim.submit('music', CALLBACK);
     assert.equal(refused.status, 200);
     assert.deepEqual(refused.body, { code: 429, msg: 'The current credits are insufficient.', data: null });
-    if (examplesAvailable) assert.deepEqual(refused.body, example('error-envelope-429'));
+    assert.deepEqual(refused.body, example('error-envelope-429'));
     assert.deepEqual((await sim.control('GET', '/stats')).quota, { limit: 2, used: 2 });
     await sim.control('POST', '/reset');
     assert.equal((await sim.submit('music', CALLBACK)).body.code, 200, 'a reset restores the credits');

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import assert from 'node:assert/strict';
 import { KIND_ROUTES, type TaskKind } from '../../src/provider/kinds.ts';
@@ -110,9 +110,8 @@ export async function eventually<T>(
   }
 }
 
-/** The provider's published examples (shared/provider-examples), when this checkout has them beside it. */
-const EXAMPLES_DIR = resolve(import.meta.dirname, '../../../shared/provider-examples');
-export const examplesAvailable = existsSync(EXAMPLES_DIR);
+/** The provider's published examples, kept with the tests. */
+const EXAMPLES_DIR = resolve(import.meta.dirname, '../fixtures/provider-examples');
 
 export function example(name: string): any {
   return JSON.parse(readFileSync(resolve(EXAMPLES_DIR, `${name}.json`), 'utf8'));

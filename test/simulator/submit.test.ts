@@ -4,7 +4,6 @@ import { KIND_ROUTES, TASK_KINDS } from '../../src/provider/kinds.ts';
 import {
   assertShape,
   example,
-  examplesAvailable,
   SAMPLE_INPUTS,
   startSimulator,
   type SimulatorUnderTest,
@@ -27,7 +26,7 @@ describe('submit and query routes', () => {
       assert.equal(answer.body.code, 200);
       assert.equal(answer.body.msg, 'success');
       assert.match(answer.body.data.taskId, /^[0-9a-f]{12}$/);
-      if (examplesAvailable) assertShape(answer.body, example('submit-response'));
+      assertShape(answer.body, example('submit-response'));
 
       const query = await sim.query(kind, answer.body.data.taskId);
       assert.equal(query.body.code, 200);
@@ -119,7 +118,7 @@ describe('submit and query routes', () => {
     const unknown = await sim.call('GET', '/suno/query/task?taskId=000000000000');
     assert.equal(unknown.status, 200);
     assert.deepEqual(unknown.body, { code: 404, msg: 'Task not found', data: null });
-    if (examplesAvailable) assert.deepEqual(unknown.body, example('error-unknown-task'));
+    assert.deepEqual(unknown.body, example('error-unknown-task'));
     const lyricsId = await sim.create('lyrics', CALLBACK);
     assert.equal((await sim.call('GET', `/suno/query/task?taskId=${lyricsId}`)).body.code, 404);
     assert.equal((await sim.query('lyrics', lyricsId)).body.code, 200);
