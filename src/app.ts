@@ -26,9 +26,19 @@ declare module 'fastify' {
 /** Builds the HTTP app (API, webhooks, health, metrics). Never listens: `server.ts` does. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.query.token'] },
-    // The callback token is in the query string: keep it out of request logs.
-    disableRequestLogging: false,
+    logger:
+      config.logLevel === 'silent'
+        ? false
+        : {
+            level: config.logLevel,
+            // The callback token is in the query string: keep it out of request logs.
+            serializers: {
+              req: (request: { method: string; url: string }) => ({
+                method: request.method,
+                url: request.url.replace(/token=[^&]*/, 'token=<redacted>'),
+              }),
+            },
+          },
     trustProxy: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

@@ -51,12 +51,7 @@ export const envSchema = z.object({
   TEMPORAL_UI_PORT: port(8233),
   MUSIC_API_BASE_URL: httpUrl.optional(),
   MUSIC_API_KEY: optionalText,
-  WEBHOOK_SECRET: z
-    .string()
-    .trim()
-    .min(16, 'must be at least 16 characters')
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
+  WEBHOOK_SECRET: z.string().trim().min(16, 'must be at least 16 characters').optional(),
   /** Comma-separated secrets still accepted while callback URLs are rotated to a new one. */
   WEBHOOK_SECRET_PREVIOUS: z.string().optional(),
   POLL_INTERVAL: duration('30s'),
@@ -138,7 +133,11 @@ export type TaskTiming = Config['timing'];
 
 /** Parses the environment once. Throws {@link ConfigError} naming every variable that is wrong. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // `NAME=` on a command line means unset, as it does for most tools.
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');

@@ -109,3 +109,13 @@ describe('resolveWebhookSecret', () => {
     assert.equal(readFileSync(join(dataDir, 'webhook-secret'), 'utf8').trim(), first);
   });
 });
+
+describe('loadConfig with empty values', () => {
+  it('takes NAME= as unset, as a shell user means it', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: '', MUSIC_API_BASE_URL: ' ', WEBHOOK_SECRET: '', PORT: '' });
+    assert.equal(config.temporal.embedded, true);
+    assert.equal(config.provider.simulated, true);
+    assert.equal(config.webhookSecret, undefined);
+    assert.equal(config.port, 3000);
+  });
+});
