@@ -54,6 +54,8 @@ export class TaskStore {
   constructor(
     private readonly client: Client,
     private readonly settings: TrackingSettings,
+    /** How long a submit request waits for the provider before answering 503 (the work goes on). */
+    private readonly submitPatienceMs = 60_000,
   ) {}
 
   /**
@@ -91,11 +93,28 @@ export class TaskStore {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       handle = this.client.workflow.getHandle<typeof submitMusicTask>(workflowId);
     }
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new HttpError(
+              503,
+              'submission_pending',
+              `the submission is still running (is a worker up?); retry with idempotencyKey "${idempotencyKey}" to get its task`,
+              { idempotencyKey },
+            ),
+          ),
+        this.submitPatienceMs,
+      );
+    });
     try {
-      return await handle.result();
+      return await Promise.race([handle.result(), patience]);
     } catch (error) {
       if (error instanceof WorkflowFailedError) throw submissionError(error);
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
