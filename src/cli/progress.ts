@@ -1,5 +1,5 @@
 import { isFailureStatus, progressRank, type TaskKind } from '../provider/kinds.ts';
-import { KIND_TIMELINES } from '../simulator/timeline.ts';
+import { KIND_TIMELINES } from '../provider/timings.ts';
 import type { TaskView } from '../workflows/state.ts';
 
 const BAR_WIDTH = 20;
