@@ -112,7 +112,12 @@ describe('resolveWebhookSecret', () => {
 
 describe('loadConfig with empty values', () => {
   it('takes NAME= as unset, as a shell user means it', () => {
-    const config = loadConfig({ TEMPORAL_ADDRESS: '', MUSIC_API_BASE_URL: ' ', WEBHOOK_SECRET: '', PORT: '' });
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: '',
+      MUSIC_API_BASE_URL: ' ',
+      WEBHOOK_SECRET: '',
+      PORT: '',
+    });
     assert.equal(config.temporal.embedded, true);
     assert.equal(config.provider.simulated, true);
     assert.equal(config.webhookSecret, undefined);
