@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from '../../src/app.ts';
+import { startDevServer } from '../../src/temporal/devServer.ts';
 import { songCallback } from '../support/callbacks.ts';
 import { FakeProvider } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -113,24 +115,52 @@ describe('webhook input handling', () => {
 });
 
 describe('webhook while Temporal is unreachable', () => {
-  it('answers 503 (so the provider retries) and /readyz says not ready', async () => {
-    const config = testConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  it('answers 503 (so the provider retries) until Temporal is back, then the redelivery is recorded', async () => {
+    const port = await freePort();
+    const config = testConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
     const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '1s' });
     const client = new Client({ connection, namespace: 'default' });
     const app = await buildApp(config, { client, connection, webhookSecrets: [config.webhookSecret!] });
-    try {
-      const answer = await app.inject({
+    const deliver = () =>
+      app.inject({
         method: 'POST',
         url: `/webhooks/music/music?token=${config.webhookSecret}`,
         payload: songCallback('text', 'offline-task'),
       });
-      assert.equal(answer.statusCode, 503);
-      assert.equal(answer.json().error, 'temporal_unavailable');
+    let server: Awaited<ReturnType<typeof startDevServer>> | undefined;
+    try {
+      const refused = await deliver();
+      assert.equal(refused.statusCode, 503);
+      assert.equal(refused.json().error, 'temporal_unavailable');
       assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);
       assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+
+      server = await startDevServer({ port });
+      let redelivered = await deliver();
+      // The provider retries on its own schedule; a few quick retries stand in for it.
+      for (let attempt = 0; attempt < 10 && redelivered.statusCode !== 200; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        redelivered = await deliver();
+      }
+      assert.equal(redelivered.statusCode, 200);
+      const description = await client.workflow.getHandle('music-task-offline-task').describe();
+      assert.equal(description.type, 'musicTask');
+      assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
     } finally {
       await app.close();
       await connection.close();
+      await server?.stop();
     }
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
