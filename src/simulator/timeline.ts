@@ -3,7 +3,6 @@ import { type FailureStatus, type TaskKind } from '../provider/kinds.ts';
 // The provider's typical timings are provider knowledge, shared with the CLI's ETA.
 export { KIND_TIMELINES, type Phase, type PhaseName } from '../provider/timings.ts';
 
-
 /** The ways a task of each kind can fail, its own GENERATE_*_FAILED first. */
 export const KIND_FAILURES: Readonly<Record<TaskKind, readonly [FailureStatus, ...FailureStatus[]]>> = {
   music: ['GENERATE_AUDIO_FAILED', 'SENSITIVE_WORD_ERROR', 'CREATE_TASK_FAILED'],
