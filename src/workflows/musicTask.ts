@@ -18,6 +18,7 @@ import type { createActivities } from '../activities/index.ts';
 import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
 import { SUCCESS_STATUS } from '../provider/kinds.ts';
 import { planAssets } from './assetPlan.ts';
+import { readCallbackSignal } from './signalInput.ts';
 import {
   callbackSignal,
   MusicTaskKindKey,
@@ -36,6 +37,7 @@ import {
   recordPoll,
   TIMED_OUT,
   toView,
+  type StoredAsset,
   type TaskState,
   type TaskView,
 } from './state.ts';
@@ -100,7 +102,12 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   };
 
   setHandler(statusQuery, () => toView(state, info.workflowId));
-  setHandler(callbackSignal, (signal) => {
+  setHandler(callbackSignal, (payload: unknown) => {
+    const signal = readCallbackSignal(payload, state.kind, new Date().toISOString());
+    if (typeof signal === 'string') {
+      log.warn('ignored a callback signal', { taskId: state.taskId, reason: signal });
+      return;
+    }
     const duplicate = recordCallback(state, signal);
     if (!duplicate) log.info('callback', { taskId: state.taskId, phase: signal.callback.phase });
   });
@@ -180,16 +187,18 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
 async function storeAssets(state: TaskState, options: ActivityOptions): Promise<void> {
   const { storeAsset } = proxyActivities<Activities>(options);
   const specs = planAssets(state.taskId, state.kind, state.result);
-  try {
-    state.assets = await Promise.all(
-      specs.map((spec) =>
-        storeAsset.executeWithOptions({ ...options, summary: `store ${spec.name}` }, [spec]),
-      ),
-    );
+  // Every file settles (stored or failed) before the task does: no activity is left behind.
+  const outcomes = await Promise.allSettled(
+    specs.map((spec) => storeAsset.executeWithOptions({ ...options, summary: `store ${spec.name}` }, [spec])),
+  );
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (!failed) {
+    state.assets = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<StoredAsset>).value);
     state.ready = true;
-  } catch (error) {
-    if (!(error instanceof ActivityFailure)) throw error;
-    const cause = error.cause instanceof ApplicationFailure ? error.cause : undefined;
-    state.error = { code: cause?.type ?? 'AssetStoreFailed', message: cause?.message ?? error.message };
+    return;
   }
+  const error: unknown = failed.reason;
+  if (!(error instanceof ActivityFailure)) throw error;
+  const cause = error.cause instanceof ApplicationFailure ? error.cause : undefined;
+  state.error = { code: cause?.type ?? 'AssetStoreFailed', message: cause?.message ?? error.message };
 }

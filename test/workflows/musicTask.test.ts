@@ -191,6 +191,20 @@ describe('musicTask (real Temporal, fake provider)', () => {
     assert.equal((await stack.api('DELETE', '/v1/tasks/never-seen')).status, 404);
   });
 
+  it('takes the raw provider body as a `callback` signal too, and shrugs off garbage signals', async () => {
+    const { taskId, result } = await tracked();
+    const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
+    await handle.signal('callback', { nonsense: true });
+    await handle.signal('callback', 42);
+    await handle.signal('callback', songCallback('text', taskId));
+    await stack.waitForTask(taskId, (view) => view.status === 'TEXT_SUCCESS');
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    await handle.signal('callback', songCallback('complete', taskId, result, true));
+    const view = await stack.waitForTask(taskId, (task) => task.ready);
+    assert.equal(view.receiptCounts.total, 2);
+    assert.equal((await handle.describe()).status.name, 'COMPLETED');
+  });
+
   it('answers 404 for a task it does not track', async () => {
     const missing = await stack.api('GET', '/v1/tasks/never-seen-task');
     assert.equal(missing.status, 404);
