@@ -185,7 +185,7 @@ describe('ProviderClient against the simulator', () => {
         maintenance.retryAfterMs! > new ProviderError('ProviderRateLimited', 430, 'rate').retryAfterMs!,
       );
     } finally {
-      await flaky.app.close();
+      await flakyQueries.app.close();
     }
   });
 
