@@ -71,7 +71,20 @@ async function main(): Promise<number> {
         },
       },
     );
-    return await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+    // A test file that leaves a handle open never exits: fail the run instead of hanging CI.
+    const limitMs = Number(process.env.TEST_RUN_TIMEOUT_MS ?? 30 * 60_000);
+    const watchdog = setTimeout(() => {
+      console.error(
+        `test: the run did not finish within ${limitMs} ms (a test left a handle open?); stopping it`,
+      );
+      child.kill('SIGKILL');
+    }, limitMs);
+    return await new Promise<number>((resolve) =>
+      child.once('exit', (code) => {
+        clearTimeout(watchdog);
+        resolve(code ?? 1);
+      }),
+    );
   } finally {
     await server.stop();
     rmSync(scratch, { recursive: true, force: true });
