@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, resolveWebhookSecret } from './config.ts';
 import { startDevServer, type DevServer } from './temporal/devServer.ts';
@@ -84,9 +85,33 @@ function watch(part: Part): void {
   });
 }
 
+/** Resolves when nothing listens on the port (so a second `npm start` fails fast and clearly). */
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   mkdirSync(config.dataDir, { recursive: true });
+  const ports: [string, number, string][] = [['PORT', config.port, config.host]];
+  if (config.temporal.embedded) {
+    ports.push(
+      ['TEMPORAL_DEV_PORT', config.temporal.devPort, '127.0.0.1'],
+      ['TEMPORAL_UI_PORT', config.temporal.uiPort, '127.0.0.1'],
+    );
+  }
+  if (config.provider.simulated) ports.push(['SIMULATOR_PORT', config.simulator.port, '127.0.0.1']);
+  for (const [name, port, host] of ports) {
+    if (!(await portFree(port, host))) {
+      throw new Error(
+        `port ${port} (${name}) is already in use — is another \`npm start\` running? Stop it or set ${name}`,
+      );
+    }
+  }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(0));
 
   const env: NodeJS.ProcessEnv = {
