@@ -24,6 +24,9 @@ import type { TaskView } from '../workflows/state.ts';
 import type { submitMusicTask } from '../workflows/submission.ts';
 import { HttpError } from '../httpErrors.ts';
 
+/** How long `GET /v1/tasks/:taskId` waits for a worker to answer the status query. */
+const QUERY_DEADLINE_MS = 5_000;
+
 /** Provider failure types as HTTP answers: the provider's code and message are kept. */
 const SUBMIT_FAILURES: Record<string, { status: number; code: string }> = {
   ProviderRejected: { status: 422, code: 'provider_rejected' },
@@ -152,25 +155,28 @@ export class TaskStore {
       if (error instanceof WorkflowNotFoundError) throw notFound(taskId);
       throw error;
     }
-    if (description.status.name === 'RUNNING') return handle.query(statusQuery);
+    if (description.status.name === 'RUNNING') {
+      try {
+        return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+          handle.query(statusQuery),
+        );
+      } catch {
+        // No worker answered in time: the search attributes still tell the status.
+        return {
+          ...summaryView(taskId, description),
+          error: {
+            code: 'status_unavailable',
+            message: 'no worker answered the status query; is a worker running?',
+          },
+        };
+      }
+    }
     if (description.status.name === 'COMPLETED' || description.status.name === 'CONTINUED_AS_NEW') {
       return (await handle.result()) as TaskView;
     }
     // Terminated or failed at the workflow level: say what the search attributes know.
-    const known = viewFromSearchAttributes(taskId, description);
     return {
-      taskId,
-      workflowId: known.workflowId,
-      kind: known.kind as TaskKind,
-      status: known.status,
-      ready: known.ready,
-      submittedAt: known.startedAt,
-      updatedAt: known.closedAt ?? known.startedAt,
-      assets: [],
-      receipts: [],
-      receiptCounts: { total: 0, duplicates: 0, byPhase: {} },
-      polls: [],
-      pollCount: 0,
+      ...summaryView(taskId, description),
       error: {
         code: `WORKFLOW_${description.status.name}`,
         message: `the tracking workflow ended as ${description.status.name.toLowerCase()}; its history in the Temporal UI tells why`,
@@ -213,6 +219,25 @@ export class TaskStore {
     }
     await handle.cancel();
   }
+}
+
+/** A task view from the search attributes alone, when the workflow cannot answer for itself. */
+function summaryView(taskId: string, description: WorkflowExecutionDescription): TaskView {
+  const known = viewFromSearchAttributes(taskId, description);
+  return {
+    taskId,
+    workflowId: known.workflowId,
+    kind: known.kind as TaskKind,
+    status: known.status,
+    ready: known.ready,
+    submittedAt: known.startedAt,
+    updatedAt: known.closedAt ?? known.startedAt,
+    assets: [],
+    receipts: [],
+    receiptCounts: { total: 0, duplicates: 0, byPhase: {} },
+    polls: [],
+    pollCount: 0,
+  };
 }
 
 function notFound(taskId: string): HttpError {

@@ -90,6 +90,22 @@ describe('musicTask without callbacks: the polling fallback (real Temporal)', ()
     assert.equal(view.status, 'SUCCESS');
   });
 
+  it('still answers GET from the search attributes while no worker runs', async () => {
+    const taskId = await provider.submit('music');
+    await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+    await stack.waitForTask(taskId, (view) => view.pollCount >= 1);
+    await stack.stopWorker();
+    try {
+      const view = await stack.api('GET', `/v1/tasks/${taskId}`);
+      assert.equal(view.status, 200);
+      assert.equal(view.body.status, 'PENDING');
+      assert.equal(view.body.error.code, 'status_unavailable');
+    } finally {
+      await stack.startWorker();
+    }
+    await stack.api('DELETE', `/v1/tasks/${taskId}`);
+  });
+
   it('refuses a PUT whose kind differs from the tracked one', async () => {
     const taskId = await provider.submit('music');
     assert.equal((await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' })).status, 201);
