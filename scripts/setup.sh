@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Prepares a checkout to run: npm dependencies and the Temporal CLI (dev server + Web UI).
+# Prepares a checkout to run: npm dependencies and the Temporal CLI (dev server + Web UI);
+# with --with-browser (what `npm test` passes) also Debian's chromium, for the Temporal UI test.
 # Works before node_modules exists; idempotent, and instant when everything is in place.
 set -euo pipefail
+
+with_browser=false
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) with_browser=true ;;
+    *) printf 'setup: unknown option %s\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -25,6 +34,51 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Chromium for the Temporal UI test: Debian's package, only where apt can install it. A failure
+# here does not stop setup: the UI test itself fails and names the reason.
+if $with_browser && [ ! -x /usr/bin/chromium ]; then
+  apt=()
+  if [ "$(id -u)" = 0 ]; then
+    apt=(apt-get)
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    apt=(sudo -n apt-get)
+  fi
+  if [ ${#apt[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (Debian package) for the Temporal UI test"
+    lock=(-o DPkg::Lock::Timeout=300)
+    "${apt[@]}" "${lock[@]}" install -y -qq chromium >/dev/null 2>&1 ||
+      { "${apt[@]}" "${lock[@]}" update -qq && "${apt[@]}" "${lock[@]}" install -y -qq chromium >/dev/null; } ||
+      say "could not install chromium: the Temporal UI test will fail until /usr/bin/chromium exists"
+  else
+    say "chromium is missing and apt-get is not usable here: the Temporal UI test will fail until /usr/bin/chromium exists"
+  fi
+fi
+
+# PostgreSQL server binaries for the catalog tests, which start their own throwaway server (no
+# service is left running: the package's default cluster is not created). Only for the test
+# command (it is the one passing --with-browser). Without them those tests report a skip.
+if $with_browser && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  apt=()
+  if [ "$(id -u)" = 0 ]; then
+    apt=(apt-get)
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    apt=(sudo -n apt-get)
+  fi
+  if [ ${#apt[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing PostgreSQL (Debian package) for the catalog tests"
+    if [ ! -e /etc/postgresql-common/createcluster.conf ] && [ "$(id -u)" = 0 ]; then
+      mkdir -p /etc/postgresql-common
+      echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+    fi
+    lock=(-o DPkg::Lock::Timeout=300)
+    "${apt[@]}" "${lock[@]}" install -y -qq postgresql >/dev/null 2>&1 ||
+      { "${apt[@]}" "${lock[@]}" update -qq && "${apt[@]}" "${lock[@]}" install -y -qq postgresql >/dev/null; } ||
+      say "could not install postgresql: the PostgreSQL catalog tests will report a skip"
+  else
+    say "PostgreSQL is missing and apt-get is not usable here: the PostgreSQL catalog tests will report a skip"
+  fi
 fi
 
 # The Temporal CLI: PATH, then .tools/bin, then the per-user cache, then build it with Go.

@@ -4,7 +4,11 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Config } from './config.ts';
 import { FASTIFY_ERROR_CODES, HttpError } from './httpErrors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { registerTaskCounts } from './observability/taskCounts.ts';
+import { libraryRoutes } from './api/library.ts';
 import { taskRoutes } from './api/routes.ts';
+import type { AssetStore } from './activities/assetStore.ts';
+import type { Catalog } from './catalog/types.ts';
 import { temporalReachable } from './temporal/connection.ts';
 import { webhookRoutes } from './webhook/routes.ts';
 
@@ -14,6 +18,10 @@ export interface AppDeps {
   /** Secrets a callback's token may match: the current one first, then any being rotated out. */
   webhookSecrets: readonly string[];
   metrics?: Metrics;
+  /** The catalog behind `/v1/tracks` and `/v1/assets` (those answer 503 without one). */
+  catalog?: Catalog;
+  /** Where `/v1/assets/:assetId` reads our copies; default: the store the configuration names. */
+  assets?: AssetStore;
 }
 
 declare module 'fastify' {
@@ -44,6 +52,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const metrics = deps.metrics ?? createMetrics();
+  if (!metrics.registry.getSingleMetric('music_tasks')) registerTaskCounts(metrics.registry, deps.client);
   app.decorate('deps', { ...deps, metrics });
   app.decorate('config', config);
 
@@ -86,5 +95,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   await app.register(webhookRoutes);
   await app.register(taskRoutes, { prefix: '/v1' });
+  await app.register(libraryRoutes, { prefix: '/v1' });
   return app;
 }

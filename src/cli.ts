@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ApiError, TasksApi } from './cli/apiClient.ts';
-import { isFinal, renderProgress } from './cli/progress.ts';
+import { watchTasks } from './cli/watch.ts';
 import { TASK_KINDS, isTaskKind } from './provider/kinds.ts';
 import type { TaskView } from './workflows/state.ts';
 
@@ -95,37 +95,6 @@ function describeTask(view: TaskView): string {
   return lines.join('\n');
 }
 
-/** Polls every task and redraws its progress line until all are settled. */
-async function watch(
-  api: TasksApi,
-  taskIds: string[],
-  json: boolean,
-  intervalMs: number,
-): Promise<TaskView[]> {
-  const tty = process.stdout.isTTY && !json;
-  const last = new Map<string, string>();
-  let drawn = 0;
-  for (;;) {
-    const views = await Promise.all(taskIds.map((taskId) => api.get(taskId)));
-    if (tty) {
-      if (drawn) process.stdout.write(`\x1b[${drawn}F`);
-      for (const view of views) process.stdout.write(`\x1b[2K${renderProgress(view)}\n`);
-      drawn = views.length;
-    } else {
-      for (const view of views) {
-        const line = json
-          ? JSON.stringify({ taskId: view.taskId, status: view.status, ready: view.ready })
-          : renderProgress(view);
-        const key = `${view.status}/${view.ready}/${view.receiptCounts.total}/${view.pollCount}`;
-        if (last.get(view.taskId) !== key) console.log(line);
-        last.set(view.taskId, key);
-      }
-    }
-    if (views.every(isFinal)) return views;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   const [command, ...rest] = positionals;
@@ -159,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
         submitted,
         () => `submitted ${submitted.kind} task ${submitted.taskId} (workflow ${submitted.workflowId})`,
       );
-      if (values.watch) await watch(api, [submitted.taskId], json, intervalMs);
+      if (values.watch) await watchTasks(api, [submitted.taskId], { json, intervalMs });
       return 0;
     }
     case 'track': {
@@ -179,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'watch': {
-      const views = await watch(api, needIds('many'), json, intervalMs);
+      const views = await watchTasks(api, needIds('many'), { json, intervalMs });
       return views.every((view) => view.ready) ? 0 : 2;
     }
     case 'list': {

@@ -21,7 +21,8 @@ const duration = (fallback: string) =>
       return Math.round(parsed);
     });
 
-const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const portNumber = z.coerce.number().int().min(0).max(65535);
+const port = (fallback: number) => portNumber.default(fallback);
 const optionalText = z
   .string()
   .trim()
@@ -63,6 +64,35 @@ export const envSchema = z.object({
   SIMULATOR_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
   SIMULATOR_SEED: z.coerce.number().int().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where finished files are copied: `fs` (DATA_DIR/assets) or `s3` (an S3-compatible bucket). */
+  ASSET_STORE: z.enum(['fs', 's3']).default('fs'),
+  S3_BUCKET: optionalText,
+  /** An S3-compatible endpoint (MinIO, R2, …); unset: AWS S3 itself. */
+  S3_ENDPOINT: httpUrl.optional(),
+  S3_REGION: z.string().trim().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: optionalText,
+  S3_SECRET_ACCESS_KEY: optionalText,
+  /** `bucket` in the path rather than the host name; unset: on when S3_ENDPOINT is set. */
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+    .transform((value) => value === 'true' || value === '1')
+    .optional(),
+  /** PostgreSQL for the catalog; unset: SQLite at DATA_DIR/catalog.sqlite. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// URL' }).optional(),
+  /** mTLS to a Temporal cluster or Temporal Cloud: PEM files of the client certificate and its key. */
+  TEMPORAL_TLS_CERT: optionalText,
+  TEMPORAL_TLS_KEY: optionalText,
+  /** PEM file of a private CA that signed the Temporal frontend's certificate. */
+  TEMPORAL_TLS_CA: optionalText,
+  /** Temporal Cloud API key (sent as a bearer token, over TLS). */
+  TEMPORAL_API_KEY: optionalText,
+  /** The worker's Prometheus endpoint (provider calls, polls, post-processing); unset: off. */
+  WORKER_METRICS_PORT: portNumber.optional(),
+  /** The Temporal SDK's own worker metrics (Prometheus, served by the SDK runtime); unset: off. */
+  WORKER_SDK_METRICS_PORT: portNumber.optional(),
+  /** OTLP/HTTP collector base URL; when set, workflows, activities and client calls are traced. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_SERVICE_NAME: optionalText,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -83,6 +113,15 @@ function buildConfig(env: Env) {
       'MUSIC_API_KEY is required when MUSIC_API_BASE_URL is set (the provider bearer key)',
     );
   }
+  if (!env.TEMPORAL_TLS_CERT !== !env.TEMPORAL_TLS_KEY) {
+    throw new ConfigError(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (client certificate and its key)',
+    );
+  }
+  const tlsWanted = !!(env.TEMPORAL_TLS_CERT || env.TEMPORAL_TLS_CA || env.TEMPORAL_API_KEY);
+  if (env.ASSET_STORE === 's3' && !env.S3_BUCKET) {
+    throw new ConfigError('S3_BUCKET is required when ASSET_STORE=s3');
+  }
   const dataDir = resolve(env.DATA_DIR);
   return {
     port: env.PORT,
@@ -98,6 +137,11 @@ function buildConfig(env: Env) {
       postprocessConcurrency: env.POSTPROCESS_CONCURRENCY,
       devPort: env.TEMPORAL_DEV_PORT,
       uiPort: env.TEMPORAL_UI_PORT,
+      /** Undefined: plaintext (the dev server, a cluster on a private network). */
+      tls: tlsWanted
+        ? { certPath: env.TEMPORAL_TLS_CERT, keyPath: env.TEMPORAL_TLS_KEY, caPath: env.TEMPORAL_TLS_CA }
+        : undefined,
+      apiKey: env.TEMPORAL_API_KEY,
     },
     provider: {
       /** True when the service runs its own simulator (MUSIC_API_BASE_URL unset). */
@@ -124,7 +168,28 @@ function buildConfig(env: Env) {
       timeScale: env.SIMULATOR_TIME_SCALE,
       seed: env.SIMULATOR_SEED,
     },
+    assets: {
+      store: env.ASSET_STORE,
+      dir: join(dataDir, 'assets'),
+      s3: env.S3_BUCKET
+        ? {
+            bucket: env.S3_BUCKET,
+            region: env.S3_REGION,
+            endpoint: env.S3_ENDPOINT,
+            forcePathStyle: env.S3_FORCE_PATH_STYLE ?? !!env.S3_ENDPOINT,
+            accessKeyId: env.S3_ACCESS_KEY_ID,
+            secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+          }
+        : undefined,
+    },
+    catalog: { databaseUrl: env.DATABASE_URL, sqlitePath: join(dataDir, 'catalog.sqlite') },
     logLevel: env.LOG_LEVEL,
+    observability: {
+      workerMetricsPort: env.WORKER_METRICS_PORT,
+      sdkMetricsPort: env.WORKER_SDK_METRICS_PORT,
+      otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: env.OTEL_SERVICE_NAME,
+    },
   };
 }
 

@@ -3,6 +3,9 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { loadConfig, resolveWebhookSecret, type Config } from './config.ts';
+import { openCatalog } from './catalog/openCatalog.ts';
+import { startTracing } from './observability/tracing.ts';
+import { temporalConnectionOptions } from './temporal/connection.ts';
 
 /**
  * Builds the app on a lazy Temporal connection (the server starts, and answers 503 on `/readyz`
@@ -11,11 +14,18 @@ import { loadConfig, resolveWebhookSecret, type Config } from './config.ts';
 export async function startServer(
   config: Config,
 ): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
-  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '5s' });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const connection = Connection.lazy({ ...temporalConnectionOptions(config), connectTimeout: '5s' });
+  const tracing = startTracing(config, 'music-tasks-server');
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    interceptors: tracing?.clientInterceptors,
+  });
+  const catalog = await openCatalog(config);
   const app = await buildApp(config, {
     client,
     connection,
+    catalog,
     webhookSecrets: [resolveWebhookSecret(config), ...config.previousWebhookSecrets],
   });
   const url = await app.listen({ port: config.port, host: config.host });
@@ -24,7 +34,9 @@ export async function startServer(
     url,
     async close() {
       await app.close();
+      await tracing?.shutdown();
       await connection.close();
+      await catalog.close();
     },
   };
 }

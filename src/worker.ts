@@ -1,22 +1,20 @@
 import { fileURLToPath } from 'node:url';
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type LogLevel,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { createActivities, type ActivityDeps } from './activities/index.ts';
-import { FileAssetStore } from './activities/assetStore.ts';
+import { openAssetStore } from './activities/openAssetStore.ts';
+import { openCatalog } from './catalog/openCatalog.ts';
 import { loadConfig, resolveWebhookSecret, type Config } from './config.ts';
 import { ProviderClient } from './provider/client.ts';
-import { ensureSearchAttributes } from './temporal/connection.ts';
+import { observeActivities } from './observability/activityInterceptors.ts';
+import { serveMetrics } from './observability/metricsServer.ts';
+import { installRuntime } from './observability/runtime.ts';
+import { startTracing } from './observability/tracing.ts';
+import { createWorkerMetrics } from './observability/workerMetrics.ts';
+import { ensureSearchAttributes, temporalConnectionOptions } from './temporal/connection.ts';
 import { trackingSettings } from './temporal/tasks.ts';
 import { callbackUrlFor } from './webhook/token.ts';
-import { join } from 'node:path';
 
 const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -38,20 +36,40 @@ export interface MusicWorkerOptions {
  */
 export async function createMusicWorker(options: MusicWorkerOptions) {
   const { config } = options;
-  installRuntime(config.logLevel);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-  await ensureSearchAttributes(clientConnection, config.temporal.namespace);
-  const secret = resolveWebhookSecret(config);
+  installRuntime(config);
   const logger = pino({ level: config.logLevel, name: 'worker' });
+  const metricsPort = config.observability.workerMetricsPort;
+  const metrics = createWorkerMetrics({ processMetrics: metricsPort !== undefined });
+  // First: a port already taken fails start-up before anything else is open.
+  const metricsServer =
+    metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, config.host, metricsPort);
+  const tracing = startTracing(config, 'music-tasks-worker');
+  const connectionOptions = temporalConnectionOptions(config);
+  const connection = await NativeConnection.connect(connectionOptions);
+  const clientConnection = await Connection.connect(connectionOptions);
+  const client = new Client({
+    connection: clientConnection,
+    namespace: config.temporal.namespace,
+    interceptors: tracing?.clientInterceptors,
+  });
+  if (!(await ensureSearchAttributes(clientConnection, config.temporal.namespace))) {
+    logger.warn(
+      { namespace: config.temporal.namespace },
+      'cannot list search attributes with these credentials: register MusicTaskStatus, MusicTaskKind (Keyword) and MusicTaskReady (Bool) in the namespace',
+    );
+  }
+  const secret = resolveWebhookSecret(config);
+  // The worker closes the catalog it opened; one handed in belongs to the caller.
+  const ownedCatalog = options.deps?.catalog ? undefined : await openCatalog(config);
   const deps: ActivityDeps = {
     provider: new ProviderClient({
       baseUrl: config.provider.baseUrl,
       apiKey: config.provider.apiKey,
       logger,
+      onCall: metrics.recordProviderCall,
     }),
-    assets: new FileAssetStore(join(config.dataDir, 'assets')),
+    assets: await openAssetStore(config),
+    catalog: ownedCatalog,
     temporal: client,
     tracking: trackingSettings(config),
     callbackUrl: (kind) => callbackUrlFor(config.publicBaseUrl, kind, secret),
@@ -61,6 +79,13 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
   const workflowSource = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
     : { workflowsPath };
+  const interceptors: WorkerOptions['interceptors'] = {
+    activity: [observeActivities(metrics), ...(tracing?.workerInterceptors.activity ?? [])],
+    // A prebuilt bundle cannot take interceptor modules: its workflows run untraced.
+    ...(tracing && !options.workflowBundle
+      ? { workflowModules: tracing.workerInterceptors.workflowModules }
+      : {}),
+  };
   const main = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -71,25 +96,33 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
       trackTask: activities.trackTask,
       queryProvider: activities.queryProvider,
     },
+    interceptors,
+    ...(tracing ? { sinks: tracing.sinks } : {}),
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
   });
   const postprocess = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.postprocessTaskQueue,
-    activities: { storeAsset: activities.storeAsset },
+    activities: { storeAsset: activities.storeAsset, catalogTask: activities.catalogTask },
+    interceptors,
     maxConcurrentActivityTaskExecutions: config.temporal.postprocessConcurrency,
   });
-
   return {
     workers: [main, postprocess] as const,
+    metrics,
+    /** Where the worker's Prometheus metrics are served (WORKER_METRICS_PORT), if anywhere. */
+    metricsUrl: metricsServer?.url,
     /** Runs until {@link shutdown}; rejects when a worker fails. */
     async run(): Promise<void> {
       try {
         await Promise.all([main.run(), postprocess.run()]);
       } finally {
+        await metricsServer?.close();
+        await tracing?.shutdown();
         await clientConnection.close();
         await connection.close();
+        await ownedCatalog?.close();
       }
     },
     shutdown(): void {
@@ -100,27 +133,13 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
   };
 }
 
-const SDK_LOG_LEVELS: Record<string, LogLevel> = {
-  trace: 'TRACE',
-  debug: 'DEBUG',
-  info: 'INFO',
-  warn: 'WARN',
-};
-let runtimeInstalled = false;
-
-/** The SDK's own logs at the configured level (once per process: the runtime is a singleton). */
-function installRuntime(level: Config['logLevel']): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger(SDK_LOG_LEVELS[level] ?? 'ERROR') });
-}
-
 async function main(): Promise<void> {
   const config = loadConfig();
   const worker = await createMusicWorker({ config });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   console.log(
-    `worker polling ${config.temporal.taskQueue} and ${config.temporal.postprocessTaskQueue} at ${config.temporal.address}`,
+    `worker polling ${config.temporal.taskQueue} and ${config.temporal.postprocessTaskQueue} at ${config.temporal.address}` +
+      (worker.metricsUrl ? `; metrics at ${worker.metricsUrl}` : ''),
   );
   await worker.run();
 }

@@ -8,11 +8,21 @@ import { startTracking, type TrackingSettings } from '../temporal/tasks.ts';
 import type { AssetSpec } from '../workflows/assetPlan.ts';
 import type { MusicTaskInput } from '../workflows/definitions.ts';
 import type { StoredAsset } from '../workflows/state.ts';
-import { AssetError, type AssetStore } from './assetStore.ts';
+import type { Catalog, CatalogEntry } from '../catalog/types.ts';
+import { AssetError } from './assetErrors.ts';
+import type { AssetStore } from './assetStore.ts';
+
+/**
+ * Attempts after which a file that keeps failing validation fails the task: a source that served
+ * a broken file may serve a good one a moment later, but not forever.
+ */
+export const ASSET_INVALID_ATTEMPTS = 3;
 
 export interface ActivityDeps {
   provider: Pick<ProviderClient, 'submit' | 'query'>;
   assets: AssetStore;
+  /** Needed by `catalogTask` only. */
+  catalog?: Catalog;
   /** Needed by `trackTask` only. */
   temporal?: Client;
   tracking?: TrackingSettings;
@@ -20,8 +30,11 @@ export interface ActivityDeps {
   callbackUrl: (kind: TaskKind) => string;
 }
 
-/** A provider error as a Temporal failure: its type drives the retry policy. */
-export function toFailure(error: unknown): unknown {
+/**
+ * A provider or asset error as a Temporal failure: its type drives the retry policy.
+ * @param attempt the activity attempt, so an asset still invalid after a few attempts stops retrying
+ */
+export function toFailure(error: unknown, attempt = 1): unknown {
   if (error instanceof ProviderError) {
     return ApplicationFailure.create({
       type: error.type,
@@ -33,20 +46,21 @@ export function toFailure(error: unknown): unknown {
     });
   }
   if (error instanceof AssetError) {
+    const invalidToTheEnd = error.type === 'AssetInvalid' && attempt >= ASSET_INVALID_ATTEMPTS;
     return ApplicationFailure.create({
       type: error.type,
-      message: error.message,
-      nonRetryable: error.type === 'AssetGone',
+      message: invalidToTheEnd ? `${error.message} (after ${attempt} attempts)` : error.message,
+      nonRetryable: error.type === 'AssetGone' || invalidToTheEnd,
     });
   }
   return error;
 }
 
-async function mapped<T>(call: () => Promise<T>): Promise<T> {
+async function mapped<T>(call: () => Promise<T>, attempt?: number): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw toFailure(error);
+    throw toFailure(error, attempt);
   }
 }
 
@@ -61,6 +75,7 @@ export function createActivities(deps: ActivityDeps) {
       const taskId = await mapped(() =>
         deps.provider.submit(args.kind, args.input, deps.callbackUrl(args.kind)),
       );
+      Context.current().log.info('submitted to the provider', { taskId, kind: args.kind });
       return { taskId, submittedAt: new Date().toISOString() };
     },
 
@@ -71,24 +86,42 @@ export function createActivities(deps: ActivityDeps) {
       await startTracking(deps.temporal, deps.tracking, taskId, kind, extra);
     },
 
-    queryProvider: async (args: { taskId: string; kind: TaskKind }): Promise<ProviderSnapshot> =>
-      mapped(() => deps.provider.query(args.kind, args.taskId)),
+    queryProvider: async (args: { taskId: string; kind: TaskKind }): Promise<ProviderSnapshot> => {
+      const snapshot = await mapped(() => deps.provider.query(args.kind, args.taskId));
+      Context.current().log.debug('provider answered', {
+        status: snapshot.status,
+        finished: snapshot.finished,
+      });
+      return snapshot;
+    },
 
     /** Streams one provider file into storage, heartbeating the bytes done. */
     storeAsset: async (spec: AssetSpec): Promise<StoredAsset> => {
       const context = Context.current();
       let lastBeat = 0;
-      return mapped(() =>
-        deps.assets.store(spec, {
-          signal: context.cancellationSignal,
-          onProgress: (bytes) => {
-            const now = Date.now();
-            if (now - lastBeat < 1_000) return;
-            lastBeat = now;
-            context.heartbeat(bytes);
-          },
-        }),
+      const stored = await mapped(
+        () =>
+          deps.assets.store(spec, {
+            signal: context.cancellationSignal,
+            onProgress: (bytes) => {
+              const now = Date.now();
+              if (now - lastBeat < 1_000) return;
+              lastBeat = now;
+              context.heartbeat(bytes);
+            },
+          }),
+        context.info.attempt,
       );
+      context.log.info('stored asset', { name: stored.name, bytes: stored.bytes, path: stored.path });
+      return stored;
+    },
+
+    /** Records a finished task, its tracks and its stored files in the catalog (an idempotent upsert). */
+    catalogTask: async (entry: CatalogEntry): Promise<void> => {
+      if (!deps.catalog) {
+        throw ApplicationFailure.nonRetryable('this worker has no catalog configured', 'CatalogUnavailable');
+      }
+      await deps.catalog.recordTask(entry);
     },
   };
 }

@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     rateLimit: extra.data.SIMULATOR_RATE_LIMIT,
     logger: { level: config.logLevel },
   });
-  await app.listen({ port: config.simulator.port, host: '127.0.0.1' });
+  // HOST as the HTTP server: loopback by default, all interfaces in a container.
+  await app.listen({ port: config.simulator.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.simulator.port;
   console.log(`provider simulator listening on http://127.0.0.1:${port}`);

@@ -24,6 +24,12 @@ export interface DevServerOptions {
   uiPort?: number;
   /** SQLite file; undefined keeps everything in memory. */
   dbFile?: string;
+  /**
+   * Pragmas (`name=value`) for the SQLite file. Default: write-ahead logging, which keeps every
+   * commit durable but appends instead of rewriting pages: about twice the writes per second of
+   * SQLite's rollback journal on the dev server (bench/RESULTS.md, "Dev server storage").
+   */
+  sqlitePragmas?: readonly string[];
   namespace?: string;
   ip?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -51,7 +57,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   args.push('--namespace', options.namespace ?? 'default');
   if (options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
-  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.dbFile) {
+    args.push('--db-filename', options.dbFile);
+    for (const pragma of options.sqlitePragmas ?? ['journal_mode=wal']) args.push('--sqlite-pragma', pragma);
+  }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
 

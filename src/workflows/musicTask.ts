@@ -6,6 +6,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -62,8 +63,13 @@ const storeOptions: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '1m',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['AssetGone', 'AssetInvalid'],
+    // AssetInvalid retries too: the activity itself stops it after a few attempts.
+    nonRetryableErrorTypes: ['AssetGone'],
   },
+};
+const catalogOptions: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 };
 const { queryProvider } = proxyActivities<Activities>(queryOptions);
 
@@ -194,6 +200,30 @@ async function storeAssets(state: TaskState, options: ActivityOptions): Promise<
   const failed = outcomes.find((outcome) => outcome.status === 'rejected');
   if (!failed) {
     state.assets = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<StoredAsset>).value);
+    // Histories recorded before the catalog existed replay without this step.
+    if (patched('catalog-v1')) {
+      const { catalogTask } = proxyActivities<Activities>({
+        ...catalogOptions,
+        taskQueue: options.taskQueue,
+      });
+      try {
+        await catalogTask({
+          taskId: state.taskId,
+          kind: state.kind,
+          status: state.status,
+          ready: true,
+          summary: state.summary,
+          submittedAt: state.submittedAt,
+          tracks: state.result.tracks ?? [],
+          assets: state.assets,
+          lyrics: state.result.lyrics,
+        });
+      } catch (error) {
+        if (!(error instanceof ActivityFailure)) throw error;
+        state.error = { code: 'CatalogFailed', message: error.cause?.message ?? error.message };
+        return;
+      }
+    }
     state.ready = true;
     return;
   }

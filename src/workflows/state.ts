@@ -58,8 +58,11 @@ export interface StoredAsset {
   path: string;
   bytes: number;
   sha256: string;
+  /** Media facts found by probing our copy (not the provider's word). */
   contentType?: string;
   durationSeconds?: number;
+  width?: number;
+  height?: number;
 }
 
 export interface TaskState {

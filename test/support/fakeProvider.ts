@@ -7,9 +7,24 @@ import { createServer, type Server } from 'node:http';
 import { ProviderError } from '../../src/provider/errors.ts';
 import { isFailureStatus, SUCCESS_STATUS, type TaskKind } from '../../src/provider/kinds.ts';
 import { isFinishedResult } from '../../src/provider/normalize.ts';
+import { encodeMp3, encodePng } from '../../src/simulator/media.ts';
 import type { ProviderSnapshot, TaskResult } from '../../src/provider/types.ts';
 
-const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** MP3 frames in a song file: 3.06 s, the duration `songResult` declares. */
+const SONG_FRAMES = 117;
+
+/** An ID3v2.3 tag with one TXXX frame: makes otherwise identical MP3s differ. */
+function id3Tag(description: string, value: string): Buffer {
+  const content = Buffer.from(`\x00${description}\x00${value}`, 'latin1');
+  const frame = Buffer.alloc(10 + content.length);
+  frame.write('TXXX', 0, 'latin1');
+  frame.writeUInt32BE(content.length, 4);
+  content.copy(frame, 10);
+  const header = Buffer.from('ID3\x03\x00\x00', 'latin1');
+  const size = frame.length; // syncsafe: 7 bits per byte
+  const syncsafe = Buffer.from([(size >> 21) & 0x7f, (size >> 14) & 0x7f, (size >> 7) & 0x7f, size & 0x7f]);
+  return Buffer.concat([header, syncsafe, frame]);
+}
 
 export class FakeProvider {
   readonly tasks = new Map<
@@ -76,10 +91,11 @@ export class MediaServer {
   private server: Server | undefined;
   url = '';
 
+  /** A real, decodable file (the store probes it): 3.06 s of MP3, or a 64×64 PNG, unique per path. */
   static body(path: string): Buffer {
     const seed = createHash('sha256').update(path).digest();
-    const head = path.endsWith('.png') ? PNG : Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1');
-    return Buffer.concat([head, seed, Buffer.alloc(2048, seed[0])]);
+    if (path.endsWith('.png')) return encodePng([seed[0]!, seed[1]!, seed[2]!]);
+    return Buffer.concat([id3Tag('seed', seed.toString('hex')), encodeMp3(SONG_FRAMES)]);
   }
 
   async start(): Promise<this> {

@@ -5,14 +5,15 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import type { ActivityDeps } from '../../src/activities/index.ts';
-import { FileAssetStore } from '../../src/activities/assetStore.ts';
+import type { AssetStore } from '../../src/activities/assetStore.ts';
+import { openAssetStore } from '../../src/activities/openAssetStore.ts';
+import { openCatalog, type Catalog } from '../../src/catalog/openCatalog.ts';
 import type { Config } from '../../src/config.ts';
 import { ProviderClient } from '../../src/provider/client.ts';
 import type { TaskKind } from '../../src/provider/kinds.ts';
 import type { TaskView } from '../../src/workflows/state.ts';
 import { callbackUrlFor } from '../../src/webhook/token.ts';
 import { startTestWorker, testClient, testConfig } from './temporal.ts';
-import { join } from 'node:path';
 
 export interface Stack {
   config: Config;
@@ -20,6 +21,8 @@ export interface Stack {
   apiUrl: string;
   secret: string;
   client: Awaited<ReturnType<typeof testClient>>['client'];
+  /** The catalog the worker writes and the app reads (SQLite in DATA_DIR unless DATABASE_URL is set). */
+  catalog: Catalog;
   callbackUrl(kind: TaskKind, token?: string | null): string;
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   postCallback(kind: TaskKind, body: unknown, token?: string | null): Promise<{ status: number; body: any }>;
@@ -35,6 +38,8 @@ export interface StackOptions {
   /** Provider base URL (the simulator), when no fake is handed in. */
   providerUrl?: string;
   provider?: ActivityDeps['provider'];
+  /** Replaces the store the configuration names. */
+  assets?: AssetStore;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -46,7 +51,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const secret = config.webhookSecret!;
   const { client, connection } = await testClient(config);
-  const app = await buildApp(config, { client, connection, webhookSecrets: [secret] });
+  const catalog = await openCatalog(config);
+  const assets = options.assets ?? (await openAssetStore(config));
+  const app = await buildApp(config, { client, connection, webhookSecrets: [secret], catalog, assets });
   const apiUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   // The provider must call back the port the app really listens on.
   const callbackUrl = (kind: TaskKind, token: string | null = secret) => {
@@ -57,7 +64,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     provider:
       options.provider ??
       new ProviderClient({ baseUrl: options.providerUrl ?? config.provider.baseUrl, apiKey: 'test-key' }),
-    assets: new FileAssetStore(join(config.dataDir, 'assets')),
+    assets,
+    catalog,
     callbackUrl: (kind) => callbackUrl(kind),
   };
   let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined = await startTestWorker(config, deps);
@@ -84,6 +92,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     apiUrl,
     secret,
     client,
+    catalog,
     callbackUrl,
     api: (method, path, body) => request(method, `${apiUrl}${path}`, body),
     postCallback: (kind, body, token) => request('POST', callbackUrl(kind, token), body),
@@ -115,6 +124,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stack.stopWorker();
       await app.close();
       await connection.close();
+      await catalog.close();
     },
   };
   return stack;

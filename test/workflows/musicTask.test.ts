@@ -64,7 +64,8 @@ describe('musicTask (real Temporal, fake provider)', () => {
       ],
     );
     const events = await historyEvents(stack, taskId);
-    assert.ok(events.length <= 60, `history stays small: ${events.length} events`);
+    // 4 stores + the catalog step (marker, activity, workflow task) fit in 70 events.
+    assert.ok(events.length <= 70, `history stays small: ${events.length} events`);
   });
 
   it('records five concurrent duplicates of each phase once and downloads each file once', async () => {

@@ -1,0 +1,58 @@
+import type { TaskKind } from '../../src/provider/kinds.ts';
+
+/** Raised when the API refuses a submission for good (a 4xx): under chaos that is a bug. */
+export class SubmissionRefused extends Error {
+  override readonly name = 'SubmissionRefused';
+}
+
+export interface Submitted {
+  n: number;
+  kind: TaskKind;
+  idempotencyKey: string;
+  taskId: string;
+  /** Requests it took: more than 1 when the server, the worker or Temporal was down. */
+  attempts: number;
+}
+
+/**
+ * `POST /v1/tasks` as a careful client does it: one idempotency key, retried while the server is
+ * unreachable or answers 5xx (a 503 `submission_pending` included), so the provider is asked once.
+ */
+export async function submitUntilAccepted(
+  apiUrl: string,
+  submission: { n: number; kind: TaskKind; input: Record<string, unknown>; idempotencyKey: string },
+  giveUpAfterMs: number,
+): Promise<Submitted> {
+  const deadline = Date.now() + giveUpAfterMs;
+  let last = '';
+  for (let attempt = 1; Date.now() < deadline; attempt++) {
+    try {
+      const response = await fetch(`${apiUrl}/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          kind: submission.kind,
+          input: submission.input,
+          idempotencyKey: submission.idempotencyKey,
+        }),
+        signal: AbortSignal.timeout(90_000),
+      });
+      const body = (await response.json().catch(() => ({}))) as { taskId?: string };
+      if (response.status === 202 && body.taskId) {
+        return { ...submission, taskId: body.taskId, attempts: attempt };
+      }
+      last = `HTTP ${response.status} ${JSON.stringify(body)}`;
+      if (response.status < 500) throw new SubmissionRefused(`submission ${submission.n}: ${last}`);
+    } catch (error) {
+      if (error instanceof SubmissionRefused) throw error;
+      last =
+        error instanceof Error
+          ? `${error.message} ${error.cause instanceof Error ? error.cause.message : ''}`
+          : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2_000)));
+  }
+  throw new SubmissionRefused(
+    `submission ${submission.n} not accepted in ${giveUpAfterMs} ms; last: ${last}`,
+  );
+}

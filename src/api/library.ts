@@ -1,0 +1,141 @@
+/**
+ * The read side of the catalog under `/v1`: ready tracks (`GET /tracks`) and our stored copies
+ * (`GET /assets/:assetId`, with ranges so players can seek). Same `API_TOKEN` rule as the task API.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AssetError } from '../activities/assetErrors.ts';
+import type { ByteRange } from '../activities/assetStore.ts';
+import { openAssetStore } from '../activities/openAssetStore.ts';
+import { CatalogCursorInvalid, type CatalogAsset, type CatalogTrack } from '../catalog/types.ts';
+import { HttpError } from '../httpErrors.ts';
+import { tokenMatches } from '../webhook/token.ts';
+
+/**
+ * The single byte range a `Range` header asks for. Undefined means "send the whole file": no
+ * header, one we do not parse, or several ranges (RFC 9110 lets a server ignore those).
+ */
+export function parseByteRange(
+  header: string | undefined,
+  size: number,
+): ByteRange | 'unsatisfiable' | undefined {
+  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!match) return undefined;
+  const [, from = '', to = ''] = match;
+  if (from === '' && to === '') return undefined;
+  if (from === '') {
+    const suffix = Number(to);
+    return suffix === 0 || size === 0
+      ? 'unsatisfiable'
+      : { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(from);
+  if (start >= size) return 'unsatisfiable';
+  const end = to === '' ? size - 1 : Math.min(Number(to), size - 1);
+  return end < start ? undefined : { start, end };
+}
+
+const assetIdParams = z.object({
+  assetId: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^[\w.:-]+$/, 'letters, digits, . _ : -'),
+});
+
+const tracksQuery = z.object({
+  q: z.string().trim().min(1).max(200).optional(),
+  tag: z.string().trim().min(1).max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().trim().min(1).max(512).optional(),
+});
+
+/** An asset as the API shows it: where to fetch our copy, not where it sits. */
+function publicAsset({ path: _path, ...asset }: CatalogAsset) {
+  return { ...asset, url: `/v1/assets/${encodeURIComponent(asset.id)}` };
+}
+
+const publicTrack = (track: CatalogTrack) => ({ ...track, assets: track.assets.map(publicAsset) });
+
+/** Registered under `/v1` by `buildApp`; reads `deps.catalog` and `deps.assets`. */
+export async function libraryRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const { catalog } = app.deps;
+  const assets = app.deps.assets ?? (await openAssetStore(app.config));
+  const apiToken = app.config.apiToken;
+
+  if (apiToken) {
+    app.addHook('onRequest', async (request) => {
+      const header = request.headers.authorization ?? '';
+      const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      if (!tokenMatches(presented, [apiToken])) {
+        throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <API_TOKEN>');
+      }
+    });
+  }
+  const requireCatalog = () => {
+    if (!catalog) throw new HttpError(503, 'catalog_unavailable', 'this server runs without a catalog');
+    return catalog;
+  };
+
+  app.get('/tracks', { schema: { querystring: tracksQuery } }, async (request) => {
+    try {
+      const page = await requireCatalog().listTracks(request.query);
+      return { ...page, tracks: page.tracks.map(publicTrack) };
+    } catch (error) {
+      if (error instanceof CatalogCursorInvalid) throw new HttpError(400, 'invalid_cursor', error.message);
+      throw error;
+    }
+  });
+
+  app.get('/assets/:assetId', { schema: { params: assetIdParams } }, async (request, reply) => {
+    const asset = await requireCatalog().getAsset(request.params.assetId);
+    if (!asset) throw new HttpError(404, 'asset_not_found', `no stored asset ${request.params.assetId}`);
+    const etag = `"${asset.sha256}"`;
+    reply
+      .header('etag', etag)
+      .header('accept-ranges', 'bytes')
+      // Our copy never changes under its id: a client may keep it.
+      .header('cache-control', 'private, max-age=31536000, immutable');
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch && (ifNoneMatch === '*' || ifNoneMatch.split(',').some((tag) => tag.trim() === etag))) {
+      return reply.code(304).send();
+    }
+    const ifRange = request.headers['if-range'];
+    const range =
+      ifRange && ifRange !== etag ? undefined : parseByteRange(request.headers.range, asset.bytes);
+    if (range === 'unsatisfiable') {
+      return reply
+        .code(416)
+        .header('content-range', `bytes */${asset.bytes}`)
+        .send({ error: 'range_not_satisfiable', message: `the asset has ${asset.bytes} bytes` });
+    }
+    return sendCopy(reply, asset, range, () => assets.read(asset.path, range));
+  });
+}
+
+async function sendCopy(
+  reply: FastifyReply,
+  asset: CatalogAsset,
+  range: ByteRange | undefined,
+  open: () => Promise<NodeJS.ReadableStream>,
+): Promise<FastifyReply> {
+  let body;
+  try {
+    body = await open();
+  } catch (error) {
+    if (error instanceof AssetError && error.type === 'AssetGone') {
+      throw new HttpError(404, 'asset_missing', `asset ${asset.id} is catalogued but its copy is missing`);
+    }
+    throw error;
+  }
+  reply.type(asset.contentType);
+  if (!range) return reply.header('content-length', asset.bytes).send(body);
+  return reply
+    .code(206)
+    .header('content-range', `bytes ${range.start}-${range.end}/${asset.bytes}`)
+    .header('content-length', range.end - range.start + 1)
+    .send(body);
+}

@@ -1,0 +1,43 @@
+import type { TaskView } from '../workflows/state.ts';
+import type { TasksApi } from './apiClient.ts';
+import { isFinal, renderProgress } from './progress.ts';
+
+export interface WatchOptions {
+  /** One JSON line per change instead of progress bars. */
+  json?: boolean;
+  intervalMs?: number;
+}
+
+/**
+ * Polls every task and shows its progress until all are settled: redrawn in place on a TTY, one
+ * line per change otherwise (logs and pipes stay readable). Used by `music-tasks watch` and the demo.
+ */
+export async function watchTasks(
+  api: TasksApi,
+  taskIds: string[],
+  options: WatchOptions = {},
+): Promise<TaskView[]> {
+  const json = options.json ?? false;
+  const tty = process.stdout.isTTY && !json;
+  const last = new Map<string, string>();
+  let drawn = 0;
+  for (;;) {
+    const views = await Promise.all(taskIds.map((taskId) => api.get(taskId)));
+    if (tty) {
+      if (drawn) process.stdout.write(`\x1b[${drawn}F`);
+      for (const view of views) process.stdout.write(`\x1b[2K${renderProgress(view)}\n`);
+      drawn = views.length;
+    } else {
+      for (const view of views) {
+        const line = json
+          ? JSON.stringify({ taskId: view.taskId, status: view.status, ready: view.ready })
+          : renderProgress(view);
+        const key = `${view.status}/${view.ready}/${view.receiptCounts.total}/${view.pollCount}`;
+        if (last.get(view.taskId) !== key) console.log(line);
+        last.set(view.taskId, key);
+      }
+    }
+    if (views.every(isFinal)) return views;
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
+  }
+}

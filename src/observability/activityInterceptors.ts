@@ -1,0 +1,61 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { ProviderSnapshot } from '../provider/types.ts';
+import type { StoredAsset } from '../workflows/state.ts';
+import type { WorkerMetrics } from './workerMetrics.ts';
+
+/** Every activity of ours takes one object that names its task (submitToProvider: its kind only). */
+function taskOf(args: unknown[]): { taskId?: string; kind?: string } {
+  const first = args[0];
+  if (typeof first !== 'object' || first === null) return {};
+  const { taskId, kind } = first as { taskId?: unknown; kind?: unknown };
+  return {
+    ...(typeof taskId === 'string' ? { taskId } : {}),
+    ...(typeof kind === 'string' ? { kind } : {}),
+  };
+}
+
+function failureType(error: unknown): string {
+  if (error instanceof ApplicationFailure) return error.type ?? 'ApplicationFailure';
+  return error instanceof Error ? error.name : 'unknown';
+}
+
+/**
+ * Counts polls and post-processing from the activities' inputs and results, and puts the task's
+ * `taskId` and `kind` on every activity log line (the SDK adds `workflowId`).
+ */
+export function observeActivities(metrics: WorkerMetrics): ActivityInterceptorsFactory {
+  return (context) => {
+    let task: { taskId?: string; kind?: string } = {};
+    return {
+      inbound: {
+        async execute(input, next) {
+          task = taskOf(input.args);
+          const kind = task.kind ?? 'unknown';
+          const type = context.info.activityType;
+          const stopTimer =
+            type === 'storeAsset' ? metrics.postprocessSeconds.startTimer({ kind }) : undefined;
+          try {
+            const result = await next(input);
+            if (type === 'queryProvider') {
+              metrics.polls.labels(kind, (result as ProviderSnapshot).status).inc();
+            } else if (type === 'storeAsset') {
+              const asset = result as StoredAsset;
+              metrics.postprocessAssets.labels(kind, asset.type).inc();
+              metrics.postprocessBytes.labels(kind, asset.type).inc(asset.bytes);
+              stopTimer?.();
+            }
+            return result;
+          } catch (error) {
+            if (type === 'queryProvider') metrics.polls.labels(kind, failureType(error)).inc();
+            if (type === 'storeAsset') metrics.postprocessFailures.labels(kind, failureType(error)).inc();
+            throw error;
+          }
+        },
+      },
+      outbound: {
+        getLogAttributes: (input, next) => next({ ...task, ...input }),
+      },
+    };
+  };
+}
