@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Prepares a checkout to run: npm dependencies and the Temporal CLI (dev server + Web UI);
-# with --with-browser (what `npm test` passes) also Debian's chromium, for the Temporal UI test.
+# with --for-tests (what `npm test` passes) also what tests need from Debian: chromium (the
+# Temporal UI test) and the PostgreSQL server binaries (the catalog tests).
 # Works before node_modules exists; idempotent, and instant when everything is in place.
 set -euo pipefail
 
-with_browser=false
+for_tests=false
 for arg in "$@"; do
   case "$arg" in
-    --with-browser) with_browser=true ;;
+    --for-tests) for_tests=true ;;
     *) printf 'setup: unknown option %s\n' "$arg" >&2; exit 2 ;;
   esac
 done
@@ -36,49 +37,37 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Chromium for the Temporal UI test: Debian's package, only where apt can install it. A failure
-# here does not stop setup: the UI test itself fails and names the reason.
-if $with_browser && [ ! -x /usr/bin/chromium ]; then
-  apt=()
+# Debian packages the tests need, installed only where apt can (a failure here does not stop
+# setup: the tests that need the package fail, or report a skip, and name the reason).
+install_debian_package() { # package, what it is for
+  local apt=()
   if [ "$(id -u)" = 0 ]; then
     apt=(apt-get)
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     apt=(sudo -n apt-get)
   fi
-  if [ ${#apt[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing chromium (Debian package) for the Temporal UI test"
-    lock=(-o DPkg::Lock::Timeout=300)
-    "${apt[@]}" "${lock[@]}" install -y -qq chromium >/dev/null 2>&1 ||
-      { "${apt[@]}" "${lock[@]}" update -qq && "${apt[@]}" "${lock[@]}" install -y -qq chromium >/dev/null; } ||
-      say "could not install chromium: the Temporal UI test will fail until /usr/bin/chromium exists"
-  else
-    say "chromium is missing and apt-get is not usable here: the Temporal UI test will fail until /usr/bin/chromium exists"
+  if [ ${#apt[@]} -eq 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "$1 is missing and apt-get is not usable here: $2 cannot run until it is installed"
+    return 0
   fi
-fi
+  say "installing $1 (Debian package) for $2"
+  local lock=(-o DPkg::Lock::Timeout=300)
+  "${apt[@]}" "${lock[@]}" install -y -qq "$1" >/dev/null 2>&1 ||
+    { "${apt[@]}" "${lock[@]}" update -qq && "${apt[@]}" "${lock[@]}" install -y -qq "$1" >/dev/null; } ||
+    say "could not install $1: $2 cannot run until it is installed"
+}
 
-# PostgreSQL server binaries for the catalog tests, which start their own throwaway server (no
-# service is left running: the package's default cluster is not created). Only for the test
-# command (it is the one passing --with-browser). Without them those tests report a skip.
-if $with_browser && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-  apt=()
-  if [ "$(id -u)" = 0 ]; then
-    apt=(apt-get)
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    apt=(sudo -n apt-get)
+if $for_tests && [ ! -x /usr/bin/chromium ]; then
+  install_debian_package chromium 'the Temporal UI test'
+fi
+# The catalog tests start their own throwaway PostgreSQL server: no service is left running
+# (the package's default cluster is not created).
+if $for_tests && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  if [ ! -e /etc/postgresql-common/createcluster.conf ] && [ "$(id -u)" = 0 ]; then
+    mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
   fi
-  if [ ${#apt[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing PostgreSQL (Debian package) for the catalog tests"
-    if [ ! -e /etc/postgresql-common/createcluster.conf ] && [ "$(id -u)" = 0 ]; then
-      mkdir -p /etc/postgresql-common
-      echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
-    fi
-    lock=(-o DPkg::Lock::Timeout=300)
-    "${apt[@]}" "${lock[@]}" install -y -qq postgresql >/dev/null 2>&1 ||
-      { "${apt[@]}" "${lock[@]}" update -qq && "${apt[@]}" "${lock[@]}" install -y -qq postgresql >/dev/null; } ||
-      say "could not install postgresql: the PostgreSQL catalog tests will report a skip"
-  else
-    say "PostgreSQL is missing and apt-get is not usable here: the PostgreSQL catalog tests will report a skip"
-  fi
+  install_debian_package postgresql 'the PostgreSQL catalog tests'
 fi
 
 # The Temporal CLI: PATH, then .tools/bin, then the per-user cache, then build it with Go.

@@ -8,6 +8,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -67,10 +68,11 @@ const storeOptions: ActivityOptions = {
     nonRetryableErrorTypes: ['AssetGone'],
   },
 };
-const catalogOptions: ActivityOptions = {
+// A local activity: a short database write keeps the task's history small (one marker event).
+const { catalogTask } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
-};
+});
 const { queryProvider } = proxyActivities<Activities>(queryOptions);
 
 /** Consecutive "unknown task" answers after which the provider is believed. */
@@ -202,10 +204,6 @@ async function storeAssets(state: TaskState, options: ActivityOptions): Promise<
     state.assets = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<StoredAsset>).value);
     // Histories recorded before the catalog existed replay without this step.
     if (patched('catalog-v1')) {
-      const { catalogTask } = proxyActivities<Activities>({
-        ...catalogOptions,
-        taskQueue: options.taskQueue,
-      });
       try {
         await catalogTask({
           taskId: state.taskId,

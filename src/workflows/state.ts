@@ -265,9 +265,8 @@ export function describeProgress(state: TaskState): string {
   const phases = Object.entries(counts.byPhase)
     .map(([phase, count]) => `${phase} ×${count}`)
     .join(', ');
+  // The UI shows a few lines only, beside the summary: start with what changes.
   const lines = [
-    `**${state.kind}** \`${state.taskId}\`${state.summary ? ` — ${state.summary}` : ''}`,
-    '',
     `- status: **${state.status}**${state.ready ? ' (ready)' : ''}`,
     `- callbacks: ${counts.total} (${counts.duplicates} duplicate)${phases ? ` — ${phases}` : ''}`,
     `- polls: ${state.pollCount}${state.polls.length ? `, last ${state.polls.at(-1)!.at} → ${state.polls.at(-1)!.status ?? state.polls.at(-1)!.error}` : ''}`,

@@ -11,7 +11,11 @@ import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = join(import.meta.dirname, '..', '..', 'docs', 'temporal-ui-task.png');
+// The committed screenshot is refreshed on demand (UPDATE_SCREENSHOT=1); a plain run keeps it untouched.
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === '1'
+    ? join(import.meta.dirname, '..', '..', 'docs', 'temporal-ui-task.png')
+    : join(process.env.TEST_SCRATCH_DIR ?? tmpdir(), 'temporal-ui-task.png');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -64,8 +64,9 @@ describe('musicTask (real Temporal, fake provider)', () => {
       ],
     );
     const events = await historyEvents(stack, taskId);
-    // 4 stores + the catalog step (marker, activity, workflow task) fit in 70 events.
-    assert.ok(events.length <= 70, `history stays small: ${events.length} events`);
+    // Three callbacks, one confirming query, four stores and the catalog write (a local activity).
+    assert.ok(events.length <= 60, `history stays small: ${events.length} events`);
+    console.log(`history events for a song task with callbacks: ${events.length}`);
   });
 
   it('records five concurrent duplicates of each phase once and downloads each file once', async () => {

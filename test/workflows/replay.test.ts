@@ -1,9 +1,11 @@
 /**
  * Replays recorded workflow histories against today's workflow code, so a change that breaks
- * determinism fails CI. `RECORD_HISTORIES=1 npm test -- replay` records them anew (commit the files).
+ * determinism fails CI. `RECORD_HISTORIES=<tag> npm test -- replay` records the scenarios as
+ * `<scenario>.<tag>.json` (commit them); older files stay, so every workflow version keeps replaying.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -15,6 +17,20 @@ import { startStack } from '../support/stack.ts';
 
 const historiesDir = join(import.meta.dirname, '..', 'fixtures', 'histories');
 
+/** Payloads name the test's scratch folder (asset paths): keep the recorded files free of machine paths. */
+export function withoutMachinePaths(json: string): string {
+  const scratch = new RegExp(
+    `${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/music-tasks-test-[A-Za-z0-9]+`,
+    'g',
+  );
+  return json.replace(/"data": ?"([A-Za-z0-9+/=]+)"/g, (match, encoded: string) => {
+    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+    const cleaned = decoded.replace(scratch, '/data');
+    if (cleaned === decoded) return match;
+    return `"data":"${Buffer.from(cleaned, 'utf8').toString('base64')}"`;
+  });
+}
+
 /** Runs the scenarios whose histories are kept, and writes each history as JSON. */
 async function record(): Promise<void> {
   const provider = new FakeProvider();
@@ -23,7 +39,9 @@ async function record(): Promise<void> {
   const save = async (name: string, taskId: string) => {
     const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
     await handle.result();
-    writeFileSync(join(historiesDir, `${name}.json`), historyToJSON(await handle.fetchHistory()));
+    const tag = process.env.RECORD_HISTORIES;
+    const file = tag && tag !== '1' ? `${name}.${tag}.json` : `${name}.json`;
+    writeFileSync(join(historiesDir, file), withoutMachinePaths(historyToJSON(await handle.fetchHistory())));
   };
   try {
     const withCallbacks = await provider.submit('music');
@@ -66,7 +84,7 @@ async function record(): Promise<void> {
 
 describe('recorded histories replay deterministically', () => {
   it('replays every history under test/fixtures/histories', async () => {
-    if (process.env.RECORD_HISTORIES === '1') await record();
+    if (process.env.RECORD_HISTORIES) await record();
     const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
     assert.ok(files.length >= 4, 'histories are recorded');
     const histories = files.map((file) => ({
