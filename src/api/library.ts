@@ -10,7 +10,7 @@ import type { ByteRange } from '../activities/assetStore.ts';
 import { openAssetStore } from '../activities/openAssetStore.ts';
 import { CatalogCursorInvalid, type CatalogAsset, type CatalogTrack } from '../catalog/types.ts';
 import { HttpError } from '../httpErrors.ts';
-import { tokenMatches } from '../webhook/token.ts';
+import { requireApiToken } from './auth.ts';
 
 /**
  * The single byte range a `Range` header asks for. Undefined means "send the whole file": no
@@ -64,17 +64,7 @@ export async function libraryRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const { catalog } = app.deps;
   const assets = app.deps.assets ?? (await openAssetStore(app.config));
-  const apiToken = app.config.apiToken;
-
-  if (apiToken) {
-    app.addHook('onRequest', async (request) => {
-      const header = request.headers.authorization ?? '';
-      const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-      if (!tokenMatches(presented, [apiToken])) {
-        throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <API_TOKEN>');
-      }
-    });
-  }
+  requireApiToken(app);
   const requireCatalog = () => {
     if (!catalog) throw new HttpError(503, 'catalog_unavailable', 'this server runs without a catalog');
     return catalog;

@@ -3,12 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError } from '../httpErrors.ts';
+import { requireApiToken } from './auth.ts';
 import { describeIssue } from '../provider/normalize.ts';
 import { describeInput, findTextOverLimit, KIND_INPUTS, missingCustomFields } from '../provider/inputs.ts';
 import { TASK_KINDS, type TaskKind } from '../provider/kinds.ts';
 import { trackingSettings } from '../temporal/tasks.ts';
 import { musicTaskWorkflowId } from '../workflows/definitions.ts';
-import { tokenMatches } from '../webhook/token.ts';
 import { TaskStore } from './taskStore.ts';
 
 const taskIdParams = z.object({
@@ -56,17 +56,7 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const { client, metrics } = app.deps;
   const tasks = new TaskStore(client, trackingSettings(app.config));
-  const apiToken = app.config.apiToken;
-
-  if (apiToken) {
-    app.addHook('onRequest', async (request) => {
-      const header = request.headers.authorization ?? '';
-      const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-      if (!tokenMatches(presented, [apiToken])) {
-        throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <API_TOKEN>');
-      }
-    });
-  }
+  requireApiToken(app);
 
   app.post(
     '/tasks',
