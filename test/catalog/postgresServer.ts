@@ -7,10 +7,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../support/ports.ts';
 
 export interface PostgresServer {
   /** A new, empty database on the server. */
@@ -31,17 +31,6 @@ function findBinaries(): { bin: string } | { missing: string } {
   return bin
     ? { bin }
     : { missing: 'no PostgreSQL server binaries under /usr/lib/postgresql: run scripts/setup.sh as root' };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function connectWhenUp(url: string, server: ChildProcess): Promise<void> {

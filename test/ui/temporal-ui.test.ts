@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +8,7 @@ import { startDevServer, type DevServer } from '../../src/temporal/devServer.ts'
 import { songCallback } from '../support/callbacks.ts';
 import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { freePort } from '../support/ports.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 // The committed screenshot is refreshed on demand (UPDATE_SCREENSHOT=1); a plain run keeps it untouched.
@@ -16,17 +16,6 @@ const SCREENSHOT =
   process.env.UPDATE_SCREENSHOT === '1'
     ? join(import.meta.dirname, '..', '..', 'docs', 'temporal-ui-task.png')
     : join(process.env.TEST_SCRATCH_DIR ?? tmpdir(), 'temporal-ui-task.png');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function launchChromium(): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM)) {

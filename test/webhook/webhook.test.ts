@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from '../../src/app.ts';
 import { startDevServer } from '../../src/temporal/devServer.ts';
@@ -8,6 +7,7 @@ import { songCallback } from '../support/callbacks.ts';
 import { FakeProvider } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { testConfig } from '../support/temporal.ts';
+import { freePort } from '../support/ports.ts';
 
 describe('webhook input handling', () => {
   let stack: Stack;
@@ -153,14 +153,3 @@ describe('webhook while Temporal is unreachable', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
