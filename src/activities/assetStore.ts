@@ -40,6 +40,18 @@ export interface AssetRecord extends MediaFacts {
 }
 
 /** The task view's description of a stored copy. */
+/** Downloads the source into `partial` and checks it is the media it claims to be. */
+export async function downloadVerified(
+  partial: string,
+  spec: AssetSpec,
+  fetchImpl: typeof fetch,
+  progress: StoreProgress,
+): Promise<AssetRecord> {
+  const downloaded = await downloadTo(partial, spec.sourceUrl, fetchImpl, progress);
+  const facts = await probeMedia(partial, spec, downloaded.servedType);
+  return { sourceUrl: spec.sourceUrl, bytes: downloaded.bytes, sha256: downloaded.sha256, ...facts };
+}
+
 export function describeStored(spec: AssetSpec, path: string, record: AssetRecord): StoredAsset {
   return {
     id: spec.id,
@@ -90,14 +102,7 @@ export class FileAssetStore implements AssetStore {
     await removeStalePartials(path);
     const partial = partialPathFor(path);
     try {
-      const downloaded = await downloadTo(partial, spec.sourceUrl, this.fetchImpl, progress);
-      const facts = await probeMedia(partial, spec, downloaded.servedType);
-      const record: AssetRecord = {
-        sourceUrl: spec.sourceUrl,
-        bytes: downloaded.bytes,
-        sha256: downloaded.sha256,
-        ...facts,
-      };
+      const record = await downloadVerified(partial, spec, this.fetchImpl, progress);
       // The manifest goes last: a copy without one is fetched again, never trusted.
       await rename(partial, path);
       const manifestPartial = partialPathFor(`${path}.json`);

@@ -12,9 +12,14 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { AssetSpec } from '../workflows/assetPlan.ts';
 import type { StoredAsset } from '../workflows/state.ts';
 import { AssetError } from './assetErrors.ts';
-import { downloadTo, partialPathFor, removeStalePartials, type StoreProgress } from './assetDownload.ts';
-import { describeStored, type AssetRecord, type AssetStore, type ByteRange } from './assetStore.ts';
-import { probeMedia } from './mediaProbe.ts';
+import { partialPathFor, removeStalePartials, type StoreProgress } from './assetDownload.ts';
+import {
+  describeStored,
+  downloadVerified,
+  type AssetRecord,
+  type AssetStore,
+  type ByteRange,
+} from './assetStore.ts';
 
 export interface S3StoreSettings {
   bucket: string;
@@ -110,14 +115,7 @@ export class S3AssetStore implements AssetStore {
     await removeStalePartials(staged);
     const partial = partialPathFor(staged);
     try {
-      const downloaded = await downloadTo(partial, spec.sourceUrl, this.fetchImpl, progress);
-      const facts = await probeMedia(partial, spec, downloaded.servedType);
-      const record: AssetRecord = {
-        sourceUrl: spec.sourceUrl,
-        bytes: downloaded.bytes,
-        sha256: downloaded.sha256,
-        ...facts,
-      };
+      const record = await downloadVerified(partial, spec, this.fetchImpl, progress);
       const upload = new Upload({
         client: this.client,
         params: {
@@ -129,9 +127,7 @@ export class S3AssetStore implements AssetStore {
         },
         leavePartsOnError: false,
       });
-      upload.on('httpUploadProgress', ({ loaded }) =>
-        progress.onProgress?.(downloaded.bytes + (loaded ?? 0)),
-      );
+      upload.on('httpUploadProgress', ({ loaded }) => progress.onProgress?.(record.bytes + (loaded ?? 0)));
       const abort = () => void upload.abort();
       progress.signal?.addEventListener('abort', abort, { once: true });
       try {
