@@ -106,7 +106,8 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.postprocessTaskQueue,
-    activities: { storeAsset: activities.storeAsset },
+    // storeAsset stays for runs recorded before store-batch-v1.
+    activities: { storeAssets: activities.storeAssets, storeAsset: activities.storeAsset },
     interceptors,
     maxConcurrentActivityTaskExecutions: config.temporal.postprocessConcurrency,
   });

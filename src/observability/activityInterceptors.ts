@@ -33,22 +33,23 @@ export function observeActivities(metrics: WorkerMetrics): ActivityInterceptorsF
           task = taskOf(input.args);
           const kind = task.kind ?? 'unknown';
           const type = context.info.activityType;
-          const stopTimer =
-            type === 'storeAsset' ? metrics.postprocessSeconds.startTimer({ kind }) : undefined;
+          const storing = type === 'storeAsset' || type === 'storeAssets';
+          const stopTimer = storing ? metrics.postprocessSeconds.startTimer({ kind }) : undefined;
           try {
             const result = await next(input);
             if (type === 'queryProvider') {
               metrics.polls.labels(kind, (result as ProviderSnapshot).status).inc();
-            } else if (type === 'storeAsset') {
-              const asset = result as StoredAsset;
-              metrics.postprocessAssets.labels(kind, asset.type).inc();
-              metrics.postprocessBytes.labels(kind, asset.type).inc(asset.bytes);
+            } else if (storing) {
+              for (const asset of [result as StoredAsset | StoredAsset[]].flat()) {
+                metrics.postprocessAssets.labels(kind, asset.type).inc();
+                metrics.postprocessBytes.labels(kind, asset.type).inc(asset.bytes);
+              }
               stopTimer?.();
             }
             return result;
           } catch (error) {
             if (type === 'queryProvider') metrics.polls.labels(kind, failureType(error)).inc();
-            if (type === 'storeAsset') metrics.postprocessFailures.labels(kind, failureType(error)).inc();
+            if (storing) metrics.postprocessFailures.labels(kind, failureType(error)).inc();
             throw error;
           }
         },

@@ -19,7 +19,7 @@ import type { ActivityOptions } from '@temporalio/common';
 import type { createActivities } from '../activities/index.ts';
 import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
 import { SUCCESS_STATUS } from '../provider/kinds.ts';
-import { planAssets } from './assetPlan.ts';
+import { planAssets, type AssetSpec } from './assetPlan.ts';
 import { readCallbackSignal } from './signalInput.ts';
 import {
   callbackSignal,
@@ -192,13 +192,43 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   return toView(state, info.workflowId);
 }
 
-async function storeAssets(state: TaskState, options: ActivityOptions): Promise<void> {
+/** One activity per file: how tasks recorded before `store-batch-v1` stored their files. */
+async function storeOneActivityPerFile(
+  specs: AssetSpec[],
+  options: ActivityOptions,
+): Promise<PromiseSettledResult<StoredAsset>[]> {
   const { storeAsset } = proxyActivities<Activities>(options);
-  const specs = planAssets(state.taskId, state.kind, state.result);
   // Every file settles (stored or failed) before the task does: no activity is left behind.
-  const outcomes = await Promise.allSettled(
+  return Promise.allSettled(
     specs.map((spec) => storeAsset.executeWithOptions({ ...options, summary: `store ${spec.name}` }, [spec])),
   );
+}
+
+/** Every file in one activity: the history no longer grows with the file count. */
+async function storeInOneActivity(
+  state: TaskState,
+  specs: AssetSpec[],
+  options: ActivityOptions,
+): Promise<PromiseSettledResult<StoredAsset>[]> {
+  const { storeAssets: storeAll } = proxyActivities<Activities>(options);
+  try {
+    const stored = await storeAll.executeWithOptions(
+      { ...options, summary: `store ${specs.length} file${specs.length === 1 ? '' : 's'}` },
+      [{ taskId: state.taskId, kind: state.kind, specs }],
+    );
+    return stored.map((value) => ({ status: 'fulfilled', value }));
+  } catch (reason) {
+    return [{ status: 'rejected', reason }];
+  }
+}
+
+async function storeAssets(state: TaskState, options: ActivityOptions): Promise<void> {
+  const specs = planAssets(state.taskId, state.kind, state.result);
+  // Histories recorded before the one-activity batch replay one activity per file.
+  const outcomes =
+    specs.length && patched('store-batch-v1')
+      ? await storeInOneActivity(state, specs, options)
+      : await storeOneActivityPerFile(specs, options);
   const failed = outcomes.find((outcome) => outcome.status === 'rejected');
   if (!failed) {
     state.assets = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<StoredAsset>).value);

@@ -141,7 +141,7 @@ describe('metrics: the worker endpoint, the SDK runtime endpoint and the HTTP se
     const text = await (await fetch(sdkMetricsUrl)).text();
     assert.match(text, /^temporal_\w+/m);
     assert.match(text, /temporal_worker_task_slots_available\{[^}]*task_queue="test-/);
-    assert.match(text, /temporal_activity_execution_latency\w*\{[^}]*activity_type="storeAsset"/);
+    assert.match(text, /temporal_activity_execution_latency\w*\{[^}]*activity_type="storeAssets"/);
   });
 
   it('the HTTP server counts tasks by status from Temporal visibility, and callbacks', async () => {

@@ -166,6 +166,8 @@ describe('musicTask (real Temporal, fake provider)', () => {
 
   it('refuses forged callbacks before they reach Temporal', async () => {
     const { taskId, result } = await tracked();
+    // Let the first workflow task finish, so the history only grows if a callback got through.
+    await stack.waitForTask(taskId, (view) => !!view.nextPollAt);
     const before = (await historyEvents(stack, taskId)).length;
     const forged = await stack.postCallback('music', songCallback('complete', taskId, result), 'wrong-token');
     const missing = await stack.postCallback('music', songCallback('complete', taskId, result), null);
