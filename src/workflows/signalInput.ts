@@ -1,5 +1,5 @@
-import { CallbackValidationError, parseCallback } from '../provider/callback.ts';
 import type { TaskKind } from '../provider/kinds.ts';
+import type { CallbackPhase } from '../provider/types.ts';
 import type { CallbackSignal } from './state.ts';
 
 /** FNV-1a over the text: a deterministic body fingerprint (no crypto in the workflow sandbox). */
@@ -11,6 +11,18 @@ export function fingerprint(text: string): string {
   }
   return `fnv1a-${(hash >>> 0).toString(16).padStart(8, '0')}-${text.length}`;
 }
+
+const PHASES: Record<string, CallbackPhase> = {
+  text: 'text',
+  first: 'first',
+  complete: 'complete',
+  error: 'error',
+  failed: 'error',
+};
+
+type Body = Record<string, unknown>;
+const isBody = (value: unknown): value is Body =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 function isCallbackSignal(value: unknown): value is CallbackSignal {
   const candidate = value as Partial<CallbackSignal> | null;
@@ -26,7 +38,11 @@ function isCallbackSignal(value: unknown): value is CallbackSignal {
  * The webhook signals `{callback, receipt}`; anyone scripting against the contract may signal the
  * provider's raw callback body instead. Both are accepted; anything else is refused here, so a bad
  * signal can never fail the workflow task.
- * @returns the signal to record, or an error message
+ *
+ * A raw body is read for its phase only: its result is never trusted anyway (a `complete` or
+ * `error` asks for a confirming query). Reading no more keeps the schema library, and its memory
+ * in every cached workflow, out of the workflow sandbox.
+ * @returns the signal to record, or why it was refused
  */
 export function readCallbackSignal(
   payload: unknown,
@@ -34,13 +50,18 @@ export function readCallbackSignal(
   receivedAt: string,
 ): CallbackSignal | string {
   if (isCallbackSignal(payload)) return payload;
-  try {
-    return {
-      callback: parseCallback(kind, payload),
-      receipt: { receivedAt, bodyHash: fingerprint(JSON.stringify(payload) ?? '') },
-    };
-  } catch (error) {
-    if (error instanceof CallbackValidationError) return error.message;
-    return `unreadable callback signal: ${String(error)}`;
-  }
+  if (!isBody(payload)) return 'a callback signal must be an object';
+  const wrapped = payload.task_id === undefined && payload.taskId === undefined && isBody(payload.data);
+  const body = wrapped ? (payload.data as Body) : payload;
+  const taskId = body.task_id ?? body.taskId;
+  if (typeof taskId !== 'string' || !taskId) return 'the callback carries no task_id';
+  const code = typeof payload.code === 'number' ? payload.code : 200;
+  const declared = typeof body.callbackType === 'string' ? body.callbackType.trim().toLowerCase() : undefined;
+  let phase = declared === undefined ? undefined : PHASES[declared];
+  if (declared !== undefined && !phase) return `unknown callbackType "${declared}"`;
+  if (code !== 200 || (!declared && typeof body.error === 'string')) phase = 'error';
+  return {
+    callback: { taskId, kind, phase: phase ?? 'complete', code, result: {} },
+    receipt: { receivedAt, bodyHash: fingerprint(JSON.stringify(payload)) },
+  };
 }

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fingerprint, readCallbackSignal } from '../../src/workflows/signalInput.ts';
+
+const example = (name: string): unknown =>
+  JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'provider-examples', `${name}.json`), 'utf8'),
+  );
+const at = '2026-11-28T10:00:00.000Z';
+
+/** The refusal text, or the signal as JSON when it was not refused. */
+const reason = (answer: unknown) => (typeof answer === 'string' ? answer : JSON.stringify(answer));
+
+describe('readCallbackSignal (what the workflow takes as a `callback` signal)', () => {
+  it('passes the webhook envelope through', () => {
+    const signal = {
+      callback: { taskId: 't', kind: 'music' as const, phase: 'text' as const, code: 200, result: {} },
+      receipt: { receivedAt: at, bodyHash: 'h' },
+    };
+    assert.equal(readCallbackSignal(signal, 'music', at), signal);
+  });
+
+  it('reads the phase of raw provider bodies, bare or wrapped, with or without callbackType', () => {
+    const cases: [string, 'music' | 'wav' | 'lyrics', string][] = [
+      ['callback-text-bare', 'music', 'text'],
+      ['callback-first-bare', 'music', 'first'],
+      ['callback-complete-bare', 'music', 'complete'],
+      ['callback-complete-wrapped', 'music', 'complete'],
+      ['callback-error', 'music', 'error'],
+      ['callback-wav', 'wav', 'complete'],
+      ['callback-lyrics', 'lyrics', 'complete'],
+    ];
+    for (const [name, kind, phase] of cases) {
+      const signal = readCallbackSignal(example(name), kind, at);
+      assert.ok(typeof signal !== 'string', `${name}: ${JSON.stringify(signal)}`);
+      assert.equal(signal.callback.phase, phase, name);
+      assert.ok(signal.callback.taskId.length > 0);
+      assert.equal(signal.receipt.bodyHash, fingerprint(JSON.stringify(example(name))));
+    }
+  });
+
+  it('refuses what is not a provider callback, with a reason', () => {
+    assert.match(reason(readCallbackSignal(42, 'music', at)), /must be an object/);
+    assert.match(reason(readCallbackSignal({ nonsense: true }, 'music', at)), /no task_id/);
+    assert.match(
+      reason(readCallbackSignal({ task_id: 'x', callbackType: 'halfway' }, 'music', at)),
+      /unknown callbackType/,
+    );
+  });
+
+  it('fingerprints bodies deterministically', () => {
+    assert.equal(fingerprint('{"a":1}'), fingerprint('{"a":1}'));
+    assert.notEqual(fingerprint('{"a":1}'), fingerprint('{"a":2}'));
+  });
+});
