@@ -112,8 +112,10 @@ describe('the Temporal UI shows a task readably', () => {
       await details.getByText('status: FIRST_SUCCESS', { exact: true }).waitFor();
       await details.getByText('callbacks: 2 (0 duplicate) — text ×1, first ×1', { exact: true }).waitFor();
       const detailsText = await details.innerText();
-      assert.match(detailsText, new RegExp(`^music ${taskId} — Summer Breeze`));
+      // The details start with what changes; the summary beside them already names the task.
+      assert.match(detailsText, /^status: FIRST_SUCCESS/);
       assert.match(detailsText, /polls: 0/);
+      assert.match(detailsText, /next poll: /);
       mkdirSync(dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, clip: { x: 0, y: 0, width: 1400, height: 560 } });
 
