@@ -26,8 +26,8 @@ const plan = quick
       storage: { perRound: 100, rounds: 1, concurrency: 16 },
       ingest: { perRound: 200, rounds: 1, concurrency: 16 },
       tasksPerKind: 1,
-      scale: { counts: [50], pollIntervalMs: 4_000, windowMs: 4_000 },
-      cache: { tasks: 60, cacheSizes: [1_000, 20] },
+      scale: { counts: [40], pollIntervalMs: 4_000, windowMs: 4_000 },
+      cache: { tasks: 40, cacheSizes: [1_000, 20] },
     }
   : {
       storage: { perRound: 500, rounds: 2, concurrency: 16 },
