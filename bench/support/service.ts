@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TaskKind } from '../../src/provider/kinds.ts';
 import { callbackUrlFor } from '../../src/webhook/token.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../../test/support/ports.ts';
 import { ManagedProcess, waitForHttp } from './processes.ts';
 
 export interface ServiceOptions {

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../../src/temporal/devServer.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../../test/support/ports.ts';
 import { projectRoot } from './processes.ts';
 
 export class BenchTemporal {
