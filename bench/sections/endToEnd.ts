@@ -11,6 +11,7 @@ import { submissionFor } from '../chaos/inputs.ts';
 import { submitUntilAccepted } from '../chaos/submitter.ts';
 import { against, fixed, ms, spread } from '../support/figures.ts';
 import { startService } from '../support/service.ts';
+import { PHASE_MEANINGS, PHASES, phasesOf, type Phase } from '../support/phases.ts';
 import { markdownTable } from '../support/table.ts';
 import { eachLimited, watchTasks } from '../support/taskWatch.ts';
 import type { BenchTemporal } from '../support/temporal.ts';
@@ -29,6 +30,8 @@ interface TaskFigures {
   historyEvents: number;
   /** From the provider's SUCCESS to the task's `ready`. */
   latencyMs: number;
+  /** Where that latency went, for a task confirmed after a callback and then stored. */
+  phases: Record<Phase, number> | undefined;
   ready: boolean;
 }
 
@@ -117,12 +120,13 @@ async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<Task
       };
       const view = views.get(taskId)!;
       const history = await client.workflow.getHandle(musicTaskWorkflowId(taskId)).fetchHistory();
+      const successAt = Date.parse(truth.createdAt) + (truth.schedule.complete ?? 0);
       figures.push({
         kind,
         providerCalls: Object.values(stats.tasks[taskId]?.calls ?? {}).reduce((sum, count) => sum + count, 0),
         historyEvents: history.events?.length ?? 0,
-        latencyMs:
-          Date.parse(view.updatedAt) - (Date.parse(truth.createdAt) + (truth.schedule.complete ?? 0)),
+        latencyMs: Date.parse(view.updatedAt) - successAt,
+        phases: phasesOf(history.events ?? [], successAt),
         ready: view.ready,
       });
     }
@@ -187,6 +191,14 @@ export async function benchEndToEnd(options: EndToEndOptions): Promise<string> {
     ]),
   );
   const [withCallbacks, dropped] = results;
+  const phased = (withCallbacks?.figures ?? []).flatMap((task) => (task.phases ? [task.phases] : []));
+  const breakdown = markdownTable(
+    ['phase (callbacks delivered)', 'p50', 'p99', 'max', 'what it covers'],
+    PHASES.map((phase) => {
+      const figures = spread(phased.map((phases) => phases[phase]));
+      return [phase, ms(figures.p50), ms(figures.p99), ms(figures.max), PHASE_MEANINGS[phase]];
+    }),
+  );
   const verdicts: string[] = [];
   if (withCallbacks && dropped) {
     const calls = spread(withCallbacks.figures.map((task) => task.providerCalls));
@@ -210,6 +222,10 @@ export async function benchEndToEnd(options: EndToEndOptions): Promise<string> {
     summary,
     '',
     byKind,
+    '',
+    `Where SUCCESS → ready goes with callbacks, from the histories of the ${phased.length} tasks confirmed after a callback (event times; the columns do not add up across tasks):`,
+    '',
+    breakdown,
     '',
     ...verdicts,
   ].join('\n');

@@ -117,7 +117,7 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
   );
 
   app.get('/tasks/:taskId', { schema: { params: taskIdParams } }, async (request) =>
-    tasks.get(request.params.taskId),
+    tasks.get(request.params.taskId, request.log),
   );
 
   app.get(

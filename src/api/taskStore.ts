@@ -7,6 +7,7 @@ import {
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { FastifyBaseLogger } from 'fastify';
 import type { TaskKind } from '../provider/kinds.ts';
 import { startTracking, type TrackingSettings } from '../temporal/tasks.ts';
 import {
@@ -145,8 +146,11 @@ export class TaskStore {
     return { created: true, kind, status: 'PENDING' };
   }
 
-  /** The task's view: the live query while it runs, the workflow's result once it closed. */
-  async get(taskId: string): Promise<TaskView> {
+  /**
+   * The task's view: the live query while it runs, the workflow's result once it closed.
+   * @param log where a failed status query is reported (the view then comes from search attributes)
+   */
+  async get(taskId: string, log?: Pick<FastifyBaseLogger, 'warn'>): Promise<TaskView> {
     const handle = this.client.workflow.getHandle(musicTaskWorkflowId(taskId));
     let description: WorkflowExecutionDescription;
     try {
@@ -160,7 +164,8 @@ export class TaskStore {
         return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
           handle.query(statusQuery),
         );
-      } catch {
+      } catch (queryError) {
+        log?.warn({ taskId, err: queryError }, 'status query failed: answering from search attributes');
         // No worker answered in time: the search attributes still tell the status.
         return {
           ...summaryView(taskId, description),

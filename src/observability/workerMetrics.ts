@@ -45,7 +45,7 @@ export function createWorkerMetrics(options: { processMetrics?: boolean } = {}) 
     }),
     postprocessFailures: new Counter({
       name: 'music_postprocess_failures_total',
-      help: 'Failed attempts to store a provider file, by kind and failure type (retried unless AssetGone/AssetInvalid)',
+      help: "Failed attempts to store a task's files, by kind and failure type (one per activity attempt; AssetGone is final at once, AssetInvalid after its third attempt, the rest retry)",
       labelNames: ['kind', 'error'] as const,
       registers,
     }),

@@ -14,6 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   allHandlersFinished,
+  TimeoutFailure,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
 import type { createActivities } from '../activities/index.ts';
@@ -75,6 +76,26 @@ const { catalogTask } = proxyLocalActivities<Activities>({
 });
 const { queryProvider } = proxyActivities<Activities>(queryOptions);
 
+/** Why an activity failed: its failure type (e.g. `ProviderTaskNotFound`) and message. */
+interface ActivityOutcome {
+  type: string | undefined;
+  message: string;
+}
+
+/**
+ * The failure of an activity, regular or local; undefined for any other error (cancellation
+ * included), which the caller rethrows. A regular activity's failure arrives wrapped in an
+ * `ActivityFailure`; a local activity's arrives as the activity threw it.
+ */
+function activityFailed(error: unknown): ActivityOutcome | undefined {
+  const failure = error instanceof ActivityFailure ? (error.cause ?? error) : error;
+  if (failure instanceof ApplicationFailure)
+    return { type: failure.type ?? undefined, message: failure.message };
+  if (failure instanceof TimeoutFailure || failure instanceof ActivityFailure)
+    return { type: undefined, message: failure.message };
+  return undefined;
+}
+
 /** Consecutive "unknown task" answers after which the provider is believed. */
 const NOT_FOUND_LIMIT = 3;
 /** History length at which the run continues as new, even before the server suggests it. */
@@ -129,12 +150,12 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
       );
       applySnapshot(state, snapshot, reason, at, snapshot.finished);
     } catch (error) {
-      if (!(error instanceof ActivityFailure)) throw error;
-      const cause = error.cause instanceof ApplicationFailure ? error.cause : undefined;
-      recordPoll(state, { at, reason, error: cause?.type ?? error.message });
-      if (cause?.type === 'ProviderTaskNotFound' && ++state.notFoundPolls >= NOT_FOUND_LIMIT) {
+      const failed = activityFailed(error);
+      if (!failed) throw error;
+      recordPoll(state, { at, reason, error: failed.type ?? failed.message });
+      if (failed.type === 'ProviderTaskNotFound' && ++state.notFoundPolls >= NOT_FOUND_LIMIT) {
         state.status = 'CREATE_TASK_FAILED';
-        state.error = { code: 'ProviderTaskNotFound', message: cause.message };
+        state.error = { code: 'ProviderTaskNotFound', message: failed.message };
       }
     }
   };
@@ -247,8 +268,9 @@ async function storeAssets(state: TaskState, options: ActivityOptions): Promise<
           lyrics: state.result.lyrics,
         });
       } catch (error) {
-        if (!(error instanceof ActivityFailure)) throw error;
-        state.error = { code: 'CatalogFailed', message: error.cause?.message ?? error.message };
+        const catalogFailure = activityFailed(error);
+        if (!catalogFailure) throw error;
+        state.error = { code: 'CatalogFailed', message: catalogFailure.message };
         return;
       }
     }
@@ -256,7 +278,7 @@ async function storeAssets(state: TaskState, options: ActivityOptions): Promise<
     return;
   }
   const error: unknown = failed.reason;
-  if (!(error instanceof ActivityFailure)) throw error;
-  const cause = error.cause instanceof ApplicationFailure ? error.cause : undefined;
-  state.error = { code: cause?.type ?? 'AssetStoreFailed', message: cause?.message ?? error.message };
+  const outcome = activityFailed(error);
+  if (!outcome) throw error;
+  state.error = { code: outcome.type ?? 'AssetStoreFailed', message: outcome.message };
 }

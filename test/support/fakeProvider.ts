@@ -36,6 +36,8 @@ export class FakeProvider {
   /** Errors the next submits throw, in order. */
   readonly submitErrors: ProviderError[] = [];
   readonly queryErrors: ProviderError[] = [];
+  /** How long each query takes to answer (a slow provider). */
+  queryDelayMs = 0;
   private nextId = 1;
 
   async submit(kind: TaskKind): Promise<string> {
@@ -49,6 +51,7 @@ export class FakeProvider {
 
   async query(kind: TaskKind, taskId: string): Promise<ProviderSnapshot> {
     this.queries.set(taskId, (this.queries.get(taskId) ?? 0) + 1);
+    if (this.queryDelayMs) await new Promise((resolve) => setTimeout(resolve, this.queryDelayMs));
     const error = this.queryErrors.shift();
     if (error) throw error;
     const task = this.tasks.get(taskId);

@@ -40,6 +40,8 @@ export interface StackOptions {
   provider?: ActivityDeps['provider'];
   /** Replaces the store the configuration names. */
   assets?: AssetStore;
+  /** Replaces the catalog the worker records tasks in (the API keeps reading the configured one). */
+  workerCatalog?: Catalog;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -65,7 +67,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       options.provider ??
       new ProviderClient({ baseUrl: options.providerUrl ?? config.provider.baseUrl, apiKey: 'test-key' }),
     assets,
-    catalog,
+    catalog: options.workerCatalog ?? catalog,
     callbackUrl: (kind) => callbackUrl(kind),
   };
   let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined = await startTestWorker(config, deps);

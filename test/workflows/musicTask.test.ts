@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
 import { ProviderError } from '../../src/provider/errors.ts';
 import { musicTaskWorkflowId } from '../../src/workflows/definitions.ts';
 import { errorCallback, songCallback } from '../support/callbacks.ts';
 import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
+import type { TaskView } from '../../src/workflows/state.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /** History events of a task's workflow, all runs. */
@@ -136,6 +138,16 @@ describe('musicTask (real Temporal, fake provider)', () => {
     });
   });
 
+  it('answers the status query after the workflow completed (a replay from the full history)', async () => {
+    const { taskId, result } = await tracked();
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    await stack.postCallback('music', songCallback('complete', taskId, result));
+    const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
+    const final = await handle.result();
+    // What `temporal workflow query --type status` does for a finished task: no cached run answers.
+    assert.deepEqual(await handle.query<TaskView>('status'), final);
+  });
+
   it('acknowledges a late duplicate after the workflow closed without starting a new run', async () => {
     const { taskId, result } = await tracked();
     provider.set(taskId, 'music', 'SUCCESS', result);
@@ -225,6 +237,60 @@ describe('musicTask (real Temporal, fake provider)', () => {
     assert.equal(view.ready, false);
     assert.equal(view.error?.code, 'AssetGone');
     assert.match(view.error?.message ?? '', /gone \(HTTP 404\)/);
+  });
+
+  it('ends a task whose catalog write fails as not ready, with the reason, without failing the workflow', async () => {
+    const refusing = await startStack({
+      provider,
+      env: { POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '1m' },
+      workerCatalog: {
+        recordTask: () =>
+          Promise.reject(ApplicationFailure.nonRetryable('the catalog is read-only', 'CatalogReadOnly')),
+        listTracks: () => Promise.reject(new Error('unused')),
+        getAsset: () => Promise.reject(new Error('unused')),
+        countRows: () => Promise.reject(new Error('unused')),
+        close: () => Promise.resolve(),
+      },
+    });
+    try {
+      const taskId = await provider.submit('music');
+      await refusing.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+      const result = media.songResult(taskId);
+      provider.set(taskId, 'music', 'SUCCESS', result);
+      await refusing.postCallback('music', songCallback('complete', taskId, result));
+      const view = await refusing.waitForTask(taskId, (task) => !!task.error);
+      assert.equal(view.status, 'SUCCESS');
+      assert.equal(view.ready, false);
+      assert.deepEqual(view.error, { code: 'CatalogFailed', message: 'the catalog is read-only' });
+      const description = await refusing.client.workflow.getHandle(musicTaskWorkflowId(taskId)).describe();
+      assert.equal(description.status.name, 'COMPLETED');
+    } finally {
+      await refusing.close();
+    }
+  });
+
+  it('answers status reads while a slow provider is confirming, then stores the files', async () => {
+    const { taskId, result } = await tracked();
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    provider.queryDelayMs = 1_500;
+    try {
+      await stack.postCallback('music', songCallback('complete', taskId, result));
+      const views: TaskView[] = [];
+      for (let i = 0; i < 6; i++) {
+        const read = await stack.api('GET', `/v1/tasks/${taskId}`);
+        views.push(read.body as TaskView);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      assert.deepEqual(
+        views.filter((view) => view.error).map((view) => view.error),
+        [],
+        'every read answered from the workflow',
+      );
+      const view = await stack.waitForTask(taskId, (task) => task.ready);
+      assert.equal(view.assets.length, 4);
+    } finally {
+      provider.queryDelayMs = 0;
+    }
   });
 
   it('retries a query the provider rate-limits, and confirms once it answers', async () => {
