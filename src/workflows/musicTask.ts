@@ -69,9 +69,16 @@ const storeOptions: ActivityOptions = {
     nonRetryableErrorTypes: ['AssetGone'],
   },
 };
+/**
+ * Local activities retry inside the workflow task only for back-offs shorter than this; a longer one
+ * becomes a durable timer, so a retrying provider or database never holds a workflow task open
+ * (callbacks keep being applied and the task never runs past the SDK's one-second warning).
+ */
+const LOCAL_RETRY_THRESHOLD = '500ms';
 // A local activity: a short database write keeps the task's history small (one marker event).
 const { catalogTask } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1m',
+  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 });
 const { queryProvider } = proxyActivities<Activities>(queryOptions);
@@ -83,6 +90,7 @@ const { queryProvider } = proxyActivities<Activities>(queryOptions);
 const localQueryOptions: LocalActivityOptions = {
   startToCloseTimeout: queryOptions.startToCloseTimeout!,
   retry: queryOptions.retry!,
+  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
 };
 const { queryProvider: queryProviderLocally } = proxyLocalActivities<Activities>(localQueryOptions);
 

@@ -293,6 +293,30 @@ describe('musicTask (real Temporal, fake provider)', () => {
     }
   });
 
+  it('backs off an unavailable provider on durable timers, not inside a workflow task', async () => {
+    const { taskId, result } = await tracked();
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    provider.queryErrors.push(
+      new ProviderError('ProviderUnavailable', 500, 'Internal error'),
+      new ProviderError('ProviderUnavailable', 503, 'Service unavailable'),
+    );
+    await stack.postCallback('music', songCallback('complete', taskId, result));
+    const view = await stack.waitForTask(taskId, (task) => task.ready, 20_000);
+    assert.equal(provider.queryCount(taskId), 3, 'two failed attempts, then the confirmation');
+    const events = await historyEvents(stack, taskId);
+    const signalled = events.findIndex((event) => event.workflowExecutionSignaledEventAttributes);
+    const backoffs = events
+      .slice(signalled)
+      .filter((event) => event.timerStartedEventAttributes?.startToFireTimeout)
+      .map((event) => Number(event.timerStartedEventAttributes!.startToFireTimeout!.seconds));
+    // The retry policy's 1 s and 2 s, each a timer (the poll timer, 30 s, is restarted too).
+    assert.deepEqual(
+      backoffs.filter((seconds) => seconds < 30),
+      [1, 2],
+    );
+    assert.equal(view.status, 'SUCCESS');
+  });
+
   it('retries a query the provider rate-limits, and confirms once it answers', async () => {
     const { taskId, result } = await tracked();
     provider.set(taskId, 'music', 'SUCCESS', result);
