@@ -114,6 +114,21 @@ function activityFailed(error: unknown): ActivityOutcome | undefined {
   return undefined;
 }
 
+/**
+ * Every change guarded by `patched()`. Each is decided in the run's first workflow task, ahead of
+ * any local activity: Temporal's core SDK fails to replay a patch marker recorded after a local
+ * activity's marker in one workflow task when it answers a query on a closed run. Runs recorded
+ * before a patch decide false there and again where the patch applies.
+ */
+const PATCHES = {
+  /** The provider query is a local activity. */
+  localQuery: 'local-query-v1',
+  /** A task's files are stored by one activity. */
+  storeBatch: 'store-batch-v1',
+  /** A stored task is recorded in the catalog. */
+  catalog: 'catalog-v1',
+} as const;
+
 /** Consecutive "unknown task" answers after which the provider is believed. */
 const NOT_FOUND_LIMIT = 3;
 /** History length at which the run continues as new, even before the server suggests it. */
@@ -126,11 +141,7 @@ const HISTORY_EVENTS_LIMIT = 2_000;
  */
 export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   const info = workflowInfo();
-  // Every patch is decided in the run's first workflow task, ahead of any local activity: Temporal's
-  // core SDK fails to replay a patch marker recorded after a local activity's marker in one
-  // workflow task when it answers a query on a closed run. Runs recorded before a patch decide
-  // false here and again where the patch applies.
-  for (const patch of ['local-query-v1', 'store-batch-v1', 'catalog-v1']) patched(patch);
+  for (const patch of Object.values(PATCHES)) patched(patch);
   const state: TaskState =
     input.state ??
     newTaskState(input.taskId, input.kind, input.submittedAt ?? info.startTime.toISOString(), input.summary);
@@ -167,12 +178,12 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   const poll = async (reason: 'timer' | 'confirm') => {
     const at = new Date().toISOString();
     try {
-      const args = [{ taskId: state.taskId, kind: state.kind }] as const;
+      const args: Parameters<Activities['queryProvider']> = [{ taskId: state.taskId, kind: state.kind }];
       const summary = `query provider (${reason})`;
       // Histories recorded before `local-query-v1` replay with the query as a regular activity.
-      const snapshot = patched('local-query-v1')
-        ? await queryProviderLocally.executeWithOptions({ ...localQueryOptions, summary }, [...args])
-        : await queryProvider.executeWithOptions({ ...queryOptions, summary }, [...args]);
+      const snapshot = patched(PATCHES.localQuery)
+        ? await queryProviderLocally.executeWithOptions({ ...localQueryOptions, summary }, args)
+        : await queryProvider.executeWithOptions({ ...queryOptions, summary }, args);
       applySnapshot(state, snapshot, reason, at, snapshot.finished);
     } catch (error) {
       const failed = activityFailed(error);
@@ -272,14 +283,14 @@ async function storeAssets(state: TaskState, options: ActivityOptions): Promise<
   const specs = planAssets(state.taskId, state.kind, state.result);
   // Histories recorded before the one-activity batch replay one activity per file.
   const outcomes =
-    specs.length && patched('store-batch-v1')
+    specs.length && patched(PATCHES.storeBatch)
       ? await storeInOneActivity(state, specs, options)
       : await storeOneActivityPerFile(specs, options);
   const failed = outcomes.find((outcome) => outcome.status === 'rejected');
   if (!failed) {
     state.assets = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<StoredAsset>).value);
     // Histories recorded before the catalog existed replay without this step.
-    if (patched('catalog-v1')) {
+    if (patched(PATCHES.catalog)) {
       try {
         await catalogTask({
           taskId: state.taskId,
