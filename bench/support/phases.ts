@@ -52,25 +52,19 @@ export function phasesOf(
     (event, index) => index > signal && event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
   );
   const storeId = Number(events[storeScheduled]!.eventId);
+  const storeStarted = events.find(
+    (event) => Number(event.activityTaskStartedEventAttributes?.scheduledEventId) === storeId,
+  );
+  const storeCompleted = events.find(
+    (event) => Number(event.activityTaskCompletedEventAttributes?.scheduledEventId) === storeId,
+  );
   const times = [
     successAt,
     millis(events[signal]),
     millis(wake),
     millis(events[storeScheduled]),
-    millis(
-      events.find(
-        (event) =>
-          event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED &&
-          Number(event.activityTaskStartedEventAttributes?.scheduledEventId) === storeId,
-      ),
-    ),
-    millis(
-      events.find(
-        (event) =>
-          event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED &&
-          Number(event.activityTaskCompletedEventAttributes?.scheduledEventId) === storeId,
-      ),
-    ),
+    millis(storeStarted),
+    millis(storeCompleted),
     millis(events.find((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)),
   ];
   if (times.some((time) => time === undefined)) return undefined;
