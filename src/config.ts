@@ -21,6 +21,23 @@ const duration = (fallback: string) =>
       return Math.round(parsed);
     });
 
+/** `N/duration` (`20/10s`): at most N provider calls in any window of that length. */
+const rateLimit = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+)\s*\/\s*(\S+)$/.exec(value);
+      const requests = match ? Number(match[1]) : NaN;
+      const windowMs = match ? ms(match[2] as ms.StringValue) : NaN;
+      if (!(requests > 0) || typeof windowMs !== 'number' || !(windowMs > 0)) {
+        ctx.addIssue({ code: 'custom', message: `expected requests/duration like 20/10s, got "${value}"` });
+        return z.NEVER;
+      }
+      return { requests, windowMs };
+    });
+
 const portNumber = z.coerce.number().int().min(0).max(65535);
 const port = (fallback: number) => portNumber.default(fallback);
 const optionalText = z
@@ -55,6 +72,10 @@ export const envSchema = z.object({
   WEBHOOK_SECRET: z.string().trim().min(16, 'must be at least 16 characters').optional(),
   /** Comma-separated secrets still accepted while callback URLs are rotated to a new one. */
   WEBHOOK_SECRET_PREVIOUS: z.string().optional(),
+  /** The provider's limit, shared by every worker of the namespace (PROVIDER.md: about 20 per 10 s). */
+  PROVIDER_RATE_LIMIT: rateLimit('20/10s'),
+  /** A submission still queued (rate limit, outage) after this long fails with a clear error. */
+  SUBMIT_DEADLINE: duration('30m'),
   POLL_INTERVAL: duration('30s'),
   POLL_MAX_INTERVAL: duration('5m'),
   TASK_DEADLINE: duration('30m'),
@@ -134,6 +155,8 @@ function buildConfig(env: Env) {
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       postprocessTaskQueue: env.POSTPROCESS_TASK_QUEUE,
+      /** Every provider call runs here, under the fleet's budget (see `providerBudget`). */
+      providerTaskQueue: `${env.TEMPORAL_TASK_QUEUE}-provider`,
       postprocessConcurrency: env.POSTPROCESS_CONCURRENCY,
       devPort: env.TEMPORAL_DEV_PORT,
       uiPort: env.TEMPORAL_UI_PORT,
@@ -149,6 +172,8 @@ function buildConfig(env: Env) {
       baseUrl: env.MUSIC_API_BASE_URL ?? `http://127.0.0.1:${env.SIMULATOR_PORT}`,
       apiKey: env.MUSIC_API_KEY ?? 'local-simulator-key',
     },
+    providerBudget: env.PROVIDER_RATE_LIMIT,
+    submitDeadlineMs: env.SUBMIT_DEADLINE,
     timing: {
       pollIntervalMs: env.POLL_INTERVAL,
       pollMaxIntervalMs: env.POLL_MAX_INTERVAL,

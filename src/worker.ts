@@ -13,6 +13,7 @@ import { installRuntime } from './observability/runtime.ts';
 import { startTracing } from './observability/tracing.ts';
 import { createWorkerMetrics } from './observability/workerMetrics.ts';
 import { ensureSearchAttributes, temporalConnectionOptions } from './temporal/connection.ts';
+import { BudgetGovernor, dispatchRate } from './temporal/providerBudget.ts';
 import { trackingSettings } from './temporal/tasks.ts';
 import { callbackUrlFor } from './webhook/token.ts';
 
@@ -31,8 +32,9 @@ export interface MusicWorkerOptions {
 }
 
 /**
- * One process, two workers: the task queue runs workflows, provider calls and tracking; the
- * post-processing queue runs downloads under its own concurrency limit.
+ * One process, three workers: the task queue runs workflows and tracking; the provider queue runs
+ * every provider call within the fleet's rate budget; the post-processing queue runs downloads
+ * under its own concurrency limit.
  */
 export async function createMusicWorker(options: MusicWorkerOptions) {
   const { config } = options;
@@ -59,6 +61,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     );
   }
   const secret = resolveWebhookSecret(config);
+  const budget = BudgetGovernor.fromConfig(clientConnection, config, logger).start();
   // The worker closes the catalog it opened; one handed in belongs to the caller.
   const ownedCatalog = options.deps?.catalog ? undefined : await openCatalog(config);
   const deps: ActivityDeps = {
@@ -73,6 +76,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     temporal: client,
     tracking: trackingSettings(config),
     callbackUrl: (kind) => callbackUrlFor(config.publicBaseUrl, kind, secret),
+    onRateLimited: (retryAfterMs) => budget.rateLimited(retryAfterMs),
     ...options.deps,
   };
   const activities = createActivities(deps);
@@ -92,9 +96,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     taskQueue: config.temporal.taskQueue,
     ...workflowSource,
     activities: {
-      submitToProvider: activities.submitToProvider,
       trackTask: activities.trackTask,
-      queryProvider: activities.queryProvider,
       // Run as a local activity at the end of a task: one marker event instead of a round trip.
       catalogTask: activities.catalogTask,
     },
@@ -106,21 +108,31 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.postprocessTaskQueue,
-    // storeAsset stays for runs recorded before store-batch-v1.
-    activities: { storeAssets: activities.storeAssets, storeAsset: activities.storeAsset },
+    activities: { storeAssets: activities.storeAssets },
     interceptors,
     maxConcurrentActivityTaskExecutions: config.temporal.postprocessConcurrency,
   });
+  // Every worker sets the same server-side rate: the queue's dispatch rate is the fleet's budget.
+  const provider = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.providerTaskQueue,
+    activities: { submitToProvider: activities.submitToProvider, queryProvider: activities.queryProvider },
+    interceptors,
+    maxTaskQueueActivitiesPerSecond: dispatchRate(config.providerBudget),
+  });
+  const workers = [main, postprocess, provider] as const;
   return {
-    workers: [main, postprocess] as const,
+    workers,
     metrics,
     /** Where the worker's Prometheus metrics are served (WORKER_METRICS_PORT), if anywhere. */
     metricsUrl: metricsServer?.url,
     /** Runs until {@link shutdown}; rejects when a worker fails. */
     async run(): Promise<void> {
       try {
-        await Promise.all([main.run(), postprocess.run()]);
+        await Promise.all(workers.map((worker) => worker.run()));
       } finally {
+        budget.stop();
         await metricsServer?.close();
         await tracing?.shutdown();
         await clientConnection.close();
@@ -129,7 +141,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
       }
     },
     shutdown(): void {
-      for (const worker of [main, postprocess]) {
+      for (const worker of workers) {
         if (worker.getState() === 'RUNNING') worker.shutdown();
       }
     },
@@ -141,7 +153,7 @@ async function main(): Promise<void> {
   const worker = await createMusicWorker({ config });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   console.log(
-    `worker polling ${config.temporal.taskQueue} and ${config.temporal.postprocessTaskQueue} at ${config.temporal.address}` +
+    `worker polling ${config.temporal.taskQueue}, ${config.temporal.providerTaskQueue} and ${config.temporal.postprocessTaskQueue} at ${config.temporal.address}` +
       (worker.metricsUrl ? `; metrics at ${worker.metricsUrl}` : ''),
   );
   await worker.run();

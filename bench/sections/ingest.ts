@@ -51,6 +51,7 @@ export async function benchIngest(options: IngestOptions): Promise<string> {
   const settings: TrackingSettings = {
     taskQueue: service.env.TEMPORAL_TASK_QUEUE!,
     postprocessTaskQueue: service.env.POSTPROCESS_TASK_QUEUE!,
+    providerTaskQueue: `${service.env.TEMPORAL_TASK_QUEUE!}-provider`,
     timing: { pollIntervalMs: 3_600_000, pollMaxIntervalMs: 3_600_000, taskDeadlineMs: 7_200_000 },
   };
   const pids = {

@@ -24,6 +24,7 @@ export function lyricsTracking(service: Service, pollMs: number): TrackingSettin
   return {
     taskQueue: service.env.TEMPORAL_TASK_QUEUE!,
     postprocessTaskQueue: service.env.POSTPROCESS_TASK_QUEUE!,
+    providerTaskQueue: `${service.env.TEMPORAL_TASK_QUEUE!}-provider`,
     timing: { pollIntervalMs: pollMs, pollMaxIntervalMs: pollMs, taskDeadlineMs: 2 * HOUR },
   };
 }

@@ -3,6 +3,7 @@ import { ApplicationFailure, type Client } from '@temporalio/client';
 import { ProviderError } from '../provider/errors.ts';
 import type { ProviderClient } from '../provider/client.ts';
 import type { TaskKind } from '../provider/kinds.ts';
+import type { CallPurpose } from '../temporal/callPriority.ts';
 import type { ProviderSnapshot } from '../provider/types.ts';
 import { startTracking, type TrackingSettings } from '../temporal/tasks.ts';
 import type { AssetSpec } from '../workflows/assetPlan.ts';
@@ -28,6 +29,8 @@ export interface ActivityDeps {
   tracking?: TrackingSettings;
   /** The URL the provider calls back for a task of `kind`, secret token included. */
   callbackUrl: (kind: TaskKind) => string;
+  /** Told of every 430/405: slows the whole fleet (see `BudgetGovernor`). */
+  onRateLimited?: (retryAfterMs: number | undefined) => Promise<void>;
 }
 
 /**
@@ -54,14 +57,6 @@ export function toFailure(error: unknown, attempt = 1): unknown {
     });
   }
   return error;
-}
-
-async function mapped<T>(call: () => Promise<T>, attempt?: number): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw toFailure(error, attempt);
-  }
 }
 
 /** Files one `storeAssets` activity downloads at once. */
@@ -91,13 +86,28 @@ async function settleWithConcurrency<T, R>(
 
 /** Activities: the only code that does I/O. Built from their dependencies so tests hand in fakes. */
 export function createActivities(deps: ActivityDeps) {
+  /** A provider call: a rate limit it meets slows the fleet before the call retries. */
+  const providerCall = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ProviderError && error.type === 'ProviderRateLimited') {
+        try {
+          await deps.onRateLimited?.(error.retryAfterMs);
+        } catch (cause) {
+          Context.current().log.warn('could not slow the fleet after a rate limit', { error: String(cause) });
+        }
+      }
+      throw toFailure(error);
+    }
+  };
   return {
     /** Submits to the provider; the callback URL (with its secret) never enters workflow history. */
     submitToProvider: async (args: {
       kind: TaskKind;
       input: Record<string, unknown>;
     }): Promise<{ taskId: string; submittedAt: string }> => {
-      const taskId = await mapped(() =>
+      const taskId = await providerCall(() =>
         deps.provider.submit(args.kind, args.input, deps.callbackUrl(args.kind)),
       );
       Context.current().log.info('submitted to the provider', { taskId, kind: args.kind });
@@ -111,34 +121,18 @@ export function createActivities(deps: ActivityDeps) {
       await startTracking(deps.temporal, deps.tracking, taskId, kind, extra);
     },
 
-    queryProvider: async (args: { taskId: string; kind: TaskKind }): Promise<ProviderSnapshot> => {
-      const snapshot = await mapped(() => deps.provider.query(args.kind, args.taskId));
+    queryProvider: async (args: {
+      taskId: string;
+      kind: TaskKind;
+      /** Why the workflow asks (for metrics): a confirmation or a timer poll. */
+      purpose?: CallPurpose;
+    }): Promise<ProviderSnapshot> => {
+      const snapshot = await providerCall(() => deps.provider.query(args.kind, args.taskId));
       Context.current().log.debug('provider answered', {
         status: snapshot.status,
         finished: snapshot.finished,
       });
       return snapshot;
-    },
-
-    /** Streams one provider file into storage, heartbeating the bytes done. */
-    storeAsset: async (spec: AssetSpec): Promise<StoredAsset> => {
-      const context = Context.current();
-      let lastBeat = 0;
-      const stored = await mapped(
-        () =>
-          deps.assets.store(spec, {
-            signal: context.cancellationSignal,
-            onProgress: (bytes) => {
-              const now = Date.now();
-              if (now - lastBeat < 1_000) return;
-              lastBeat = now;
-              context.heartbeat(bytes);
-            },
-          }),
-        context.info.attempt,
-      );
-      context.log.info('stored asset', { name: stored.name, bytes: stored.bytes, path: stored.path });
-      return stored;
     },
 
     /**

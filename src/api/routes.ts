@@ -19,6 +19,12 @@ const taskIdParams = z.object({
     .max(128)
     .regex(/^[\w.:-]+$/, 'letters, digits, . _ : -'),
 });
+const idempotencyKeySchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[\w.:-]+$/, 'letters, digits, . _ : -');
 const kindSchema = z.enum(TASK_KINDS, { error: `expected one of ${TASK_KINDS.join(', ')}` });
 
 /**
@@ -55,7 +61,7 @@ export function validateInput(kind: TaskKind, input: unknown): Record<string, un
 export async function taskRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const { client, metrics } = app.deps;
-  const tasks = new TaskStore(client, trackingSettings(app.config));
+  const tasks = new TaskStore(client, trackingSettings(app.config), app.config.submitDeadlineMs);
   requireApiToken(app);
 
   app.post(
@@ -65,13 +71,7 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
         body: z.object({
           kind: kindSchema,
           input: z.record(z.string(), z.unknown()),
-          idempotencyKey: z
-            .string()
-            .trim()
-            .min(1)
-            .max(200)
-            .regex(/^[\w.:-]+$/, 'letters, digits, . _ : -')
-            .optional(),
+          idempotencyKey: idempotencyKeySchema.optional(),
         }),
       },
     },
@@ -85,20 +85,43 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
         throw error;
       }
       try {
-        const submitted = await tasks.submit(
+        const submission = await tasks.submit(
           kind,
           input,
           idempotencyKey ?? randomUUID(),
           describeInput(input),
         );
+        if (submission.status === 'QUEUED') {
+          metrics.submissions.labels(kind, 'queued').inc();
+          request.log.info({ idempotencyKey: submission.idempotencyKey }, 'submission queued');
+          return reply.code(202).send({
+            idempotencyKey: submission.idempotencyKey,
+            kind,
+            status: 'QUEUED',
+            submission: `/v1/submissions/${encodeURIComponent(submission.idempotencyKey)}`,
+          });
+        }
         metrics.submissions.labels(kind, 'submitted').inc();
-        request.log.info({ taskId: submitted.taskId, workflowId: submitted.workflowId }, 'task submitted');
-        return reply.code(202).send({ ...submitted, status: 'PENDING' });
+        request.log.info({ taskId: submission.taskId, workflowId: submission.workflowId }, 'task submitted');
+        return reply.code(202).send({
+          taskId: submission.taskId,
+          workflowId: submission.workflowId,
+          kind,
+          status: 'PENDING',
+          idempotencyKey: submission.idempotencyKey,
+          submittedAt: submission.submittedAt,
+        });
       } catch (error) {
         metrics.submissions.labels(kind, error instanceof HttpError ? error.code : 'error').inc();
         throw error;
       }
     },
+  );
+
+  app.get(
+    '/submissions/:idempotencyKey',
+    { schema: { params: z.object({ idempotencyKey: idempotencyKeySchema }) } },
+    async (request) => tasks.submission(request.params.idempotencyKey),
   );
 
   app.put(

@@ -5,8 +5,10 @@ import {
   type Client,
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
+  type WorkflowHandle,
 } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TaskKind } from '../provider/kinds.ts';
 import { startTracking, type TrackingSettings } from '../temporal/tasks.ts';
@@ -19,8 +21,11 @@ import {
   statusQuery,
   SUBMISSION_WORKFLOW,
   submissionWorkflowId,
+  type SubmissionOutcome,
+  type SubmissionRejected,
   type SubmissionResult,
 } from '../workflows/definitions.ts';
+import { SUBMIT_DEADLINE_EXCEEDED } from '../workflows/submission.ts';
 import type { TaskView } from '../workflows/state.ts';
 import type { submitMusicTask } from '../workflows/submission.ts';
 import { HttpError } from '../httpErrors.ts';
@@ -33,24 +38,50 @@ const SUBMIT_FAILURES: Record<string, { status: number; code: string }> = {
   ProviderRejected: { status: 422, code: 'provider_rejected' },
   ProviderAuthFailed: { status: 502, code: 'provider_auth_failed' },
   ProviderQuotaExhausted: { status: 429, code: 'provider_quota_exhausted' },
-  ProviderRateLimited: { status: 503, code: 'provider_rate_limited' },
-  ProviderMaintenance: { status: 503, code: 'provider_maintenance' },
-  ProviderUnavailable: { status: 503, code: 'provider_unavailable' },
+  [SUBMIT_DEADLINE_EXCEEDED]: { status: 503, code: 'submit_deadline_exceeded' },
 };
 
-/** The provider failure at the bottom of a failed submission, as an HTTP error. */
-export function submissionError(error: WorkflowFailedError): HttpError {
-  let cause: unknown = error.cause;
-  while (cause instanceof ActivityFailure) cause = cause.cause;
-  if (cause instanceof ApplicationFailure && cause.type && SUBMIT_FAILURES[cause.type]) {
-    const { status, code } = SUBMIT_FAILURES[cause.type]!;
-    const detail = (cause.details?.[0] ?? {}) as { providerCode?: number | null; providerMessage?: string };
-    return new HttpError(status, code, cause.message, {
-      providerCode: detail.providerCode ?? null,
-      providerMessage: detail.providerMessage ?? cause.message,
-    });
+/** A submission the provider refused for good, as the HTTP error it answers. */
+export function rejectionError(rejected: SubmissionRejected): HttpError {
+  const { status, code } = SUBMIT_FAILURES[rejected.error.type] ?? SUBMIT_FAILURES.ProviderRejected!;
+  return new HttpError(status, code, rejected.error.message, {
+    providerCode: rejected.error.providerCode,
+    providerMessage: rejected.error.message,
+  });
+}
+
+/** A submission workflow that failed (its deadline passed, or it was terminated), as an error body. */
+function failureOf(error: WorkflowFailedError): { error: string; message: string } {
+  const cause = error.cause;
+  if (cause instanceof ApplicationFailure && cause.type === SUBMIT_DEADLINE_EXCEEDED) {
+    return { error: 'submit_deadline_exceeded', message: cause.message };
   }
-  return new HttpError(503, 'submission_failed', `the submission did not complete: ${error.message}`);
+  return {
+    error: 'submission_failed',
+    message: `the submission did not complete: ${cause?.message ?? error.message}`,
+  };
+}
+
+/** What `POST /v1/tasks` and `GET /v1/submissions/:key` say of a submission. */
+export type SubmissionView =
+  | (SubmissionResult & { idempotencyKey: string })
+  | {
+      idempotencyKey: string;
+      status: 'QUEUED';
+      kind: TaskKind;
+      queuedAt: string;
+      /** Sends tried so far (each waited for the provider budget). */
+      attempts: number;
+      lastError?: string;
+    }
+  | SubmissionEnded<'REJECTED'>
+  | SubmissionEnded<'FAILED'>;
+
+interface SubmissionEnded<Status extends 'REJECTED' | 'FAILED'> {
+  idempotencyKey: string;
+  status: Status;
+  kind: TaskKind;
+  error: { error: string; message: string; providerCode?: unknown };
 }
 
 /** Reads and changes tasks through Temporal, the system of record. */
@@ -58,22 +89,26 @@ export class TaskStore {
   constructor(
     private readonly client: Client,
     private readonly settings: TrackingSettings,
-    /** How long a submit request waits for the provider before answering 503 (the work goes on). */
-    private readonly submitPatienceMs = 60_000,
+    private readonly submitDeadlineMs: number,
+    /** How long a submit request waits for the provider's task id before answering QUEUED. */
+    private readonly submitWaitMs = 10_000,
   ) {}
 
   /**
-   * Submits through the durable submission workflow. The same idempotency key joins the same
-   * workflow, whose result is the same task: one provider call, however often it is asked.
+   * Queues a submission durably (the submission workflow), then waits a little for its task id.
+   * The same idempotency key joins the same submission, so the provider sees one call however often
+   * it is asked; a submission whose deadline passed is started again. Throws the provider's error
+   * for a submission it refused for good.
    */
   async submit(
     kind: TaskKind,
     input: Record<string, unknown>,
     idempotencyKey: string,
     summary: string | undefined,
-  ): Promise<SubmissionResult> {
+  ): Promise<Extract<SubmissionView, { status: 'SUBMITTED' | 'QUEUED' }>> {
     const workflowId = submissionWorkflowId(idempotencyKey);
-    let handle;
+    const queuedAt = new Date().toISOString();
+    let handle: WorkflowHandle<typeof submitMusicTask>;
     try {
       handle = await this.client.workflow.start<typeof submitMusicTask>(SUBMISSION_WORKFLOW, {
         workflowId,
@@ -83,42 +118,106 @@ export class TaskStore {
             kind,
             input,
             ...(summary ? { summary } : {}),
+            queuedAt,
+            submitDeadlineMs: this.submitDeadlineMs,
             tracking: {
               timing: this.settings.timing,
               postprocessTaskQueue: this.settings.postprocessTaskQueue,
+              providerTaskQueue: this.settings.providerTaskQueue,
             },
           },
         ],
         workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // A submission that failed (deadline) may be asked again; one that completed is final.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         staticSummary: `submit ${kind}${summary ? ` — ${summary}` : ''}`,
+        memo: { kind },
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       handle = this.client.workflow.getHandle<typeof submitMusicTask>(workflowId);
     }
     let timer: NodeJS.Timeout | undefined;
-    const patience = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new HttpError(
-              503,
-              'submission_pending',
-              `the submission is still running (is a worker up?); retry with idempotencyKey "${idempotencyKey}" to get its task`,
-              { idempotencyKey },
-            ),
-          ),
-        this.submitPatienceMs,
-      );
+    const patience = new Promise<'waiting'>((resolve) => {
+      timer = setTimeout(() => resolve('waiting'), this.submitWaitMs);
     });
+    let outcome: SubmissionOutcome | 'waiting';
     try {
-      return await Promise.race([handle.result(), patience]);
+      outcome = await Promise.race([handle.result(), patience]);
     } catch (error) {
-      if (error instanceof WorkflowFailedError) throw submissionError(error);
-      throw error;
+      if (!(error instanceof WorkflowFailedError)) throw error;
+      // It failed while this request waited (terminated, or a deadline shorter than the wait).
+      throw new HttpError(503, failureOf(error).error, failureOf(error).message, { idempotencyKey });
     } finally {
       clearTimeout(timer);
+    }
+    if (outcome !== 'waiting') {
+      if (outcome.status === 'REJECTED') throw rejectionError(outcome);
+      return { ...outcome, idempotencyKey };
+    }
+    const view = await this.submission(idempotencyKey);
+    if (view.status === 'REJECTED' || view.status === 'FAILED') {
+      const { error: code, message, ...extra } = view.error;
+      throw new HttpError(view.status === 'REJECTED' ? 422 : 503, code, message, {
+        ...extra,
+        idempotencyKey,
+      });
+    }
+    return view;
+  }
+
+  /** A submission by its idempotency key: queued (with its attempts), sent, rejected or failed. */
+  async submission(idempotencyKey: string): Promise<SubmissionView> {
+    const handle = this.client.workflow.getHandle<typeof submitMusicTask>(
+      submissionWorkflowId(idempotencyKey),
+    );
+    let description: WorkflowExecutionDescription;
+    try {
+      description = await handle.describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) {
+        throw new HttpError(
+          404,
+          'submission_not_found',
+          `no submission with idempotencyKey "${idempotencyKey}"`,
+        );
+      }
+      throw error;
+    }
+    if (description.status.name === 'RUNNING') {
+      const pending = description.raw.pendingActivities?.find(
+        (activity) => activity.activityType?.name === 'submitToProvider',
+      );
+      const lastError = pending?.lastFailure?.message;
+      return {
+        idempotencyKey,
+        status: 'QUEUED',
+        kind: (description.memo?.kind as TaskKind | undefined) ?? 'music',
+        queuedAt: description.startTime.toISOString(),
+        attempts: pendingAttempts(pending),
+        ...(lastError ? { lastError } : {}),
+      };
+    }
+    try {
+      const outcome = await handle.result();
+      if (outcome.status === 'REJECTED') {
+        const rejection = rejectionError(outcome);
+        return {
+          idempotencyKey,
+          status: 'REJECTED',
+          kind: outcome.kind,
+          error: { error: rejection.code, message: rejection.message, ...rejection.extra },
+        };
+      }
+      return { ...outcome, idempotencyKey };
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError)) throw error;
+      return {
+        idempotencyKey,
+        status: 'FAILED',
+        kind: (description.memo?.kind as TaskKind | undefined) ?? 'music',
+        error: failureOf(error),
+      };
     }
   }
 
@@ -224,6 +323,16 @@ export class TaskStore {
     }
     await handle.cancel();
   }
+}
+
+type PendingActivity = NonNullable<WorkflowExecutionDescription['raw']['pendingActivities']>[number];
+
+/** Sends already made: a scheduled attempt has not been sent yet, a started one is being sent. */
+function pendingAttempts(pending: PendingActivity | undefined): number {
+  if (!pending?.attempt) return 0;
+  const scheduled =
+    pending.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
+  return pending.attempt - (scheduled ? 1 : 0);
 }
 
 /** A task view from the search attributes alone, when the workflow cannot answer for itself. */

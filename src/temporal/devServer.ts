@@ -18,6 +18,19 @@ export function findTemporalCli(): string {
   );
 }
 
+/**
+ * Dynamic configuration every Temporal server of this project runs with (the dev server here, the
+ * cluster's dynamic-config file). The provider-call task queue's rate limit is the fleet's provider
+ * budget: one partition makes it one token bucket (four would each get a quarter, and a quarter
+ * left idle is budget lost), and the priority-aware matcher lets confirmations and submissions
+ * overtake timer polls inside it.
+ */
+export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = {
+  'matching.useNewMatcher': true,
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+};
+
 export interface DevServerOptions {
   port: number;
   /** Web UI port; undefined runs headless. */
@@ -63,6 +76,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(SERVER_DYNAMIC_CONFIG))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const child = spawn(findTemporalCli(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const address = `${ip}:${options.port}`;

@@ -16,6 +16,7 @@ import type { musicTask } from '../workflows/musicTask.ts';
 export interface TrackingSettings {
   taskQueue: string;
   postprocessTaskQueue: string;
+  providerTaskQueue: string;
   timing: MusicTaskInput['timing'];
 }
 
@@ -23,6 +24,7 @@ export function trackingSettings(config: Config): TrackingSettings {
   return {
     taskQueue: config.temporal.taskQueue,
     postprocessTaskQueue: config.temporal.postprocessTaskQueue,
+    providerTaskQueue: config.temporal.providerTaskQueue,
     timing: config.timing,
   };
 }
@@ -38,6 +40,7 @@ function startOptions(
     kind,
     timing: settings.timing,
     postprocessTaskQueue: settings.postprocessTaskQueue,
+    providerTaskQueue: settings.providerTaskQueue,
     ...extra,
   };
   return {

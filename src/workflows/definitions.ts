@@ -32,6 +32,8 @@ export interface MusicTaskInput {
   /** Title or prompt, for people reading the task. */
   summary?: string;
   timing: TaskTimingInput;
+  /** Where provider calls run, under the fleet's budget (undefined: the workflow's own queue). */
+  providerTaskQueue?: string;
   /** Where downloads run, apart from callback handling and polling (undefined: the workflow's own queue). */
   postprocessTaskQueue?: string;
   /** State carried over by continue-as-new. */
@@ -42,16 +44,29 @@ export interface SubmissionInput {
   kind: TaskKind;
   input: Record<string, unknown>;
   summary?: string;
+  /** ISO time the request was accepted; `submitDeadlineMs` counts from it. */
+  queuedAt: string;
+  submitDeadlineMs: number;
   /** How the musicTask workflow that tracks the new task is started. */
-  tracking: Pick<MusicTaskInput, 'timing' | 'postprocessTaskQueue'>;
+  tracking: Pick<MusicTaskInput, 'timing' | 'postprocessTaskQueue' | 'providerTaskQueue'>;
 }
 
 export interface SubmissionResult {
+  status: 'SUBMITTED';
   taskId: string;
   workflowId: string;
   kind: TaskKind;
   submittedAt: string;
 }
+
+/** A submission the provider refused for good (400/401/413/429): never sent again. */
+export interface SubmissionRejected {
+  status: 'REJECTED';
+  kind: TaskKind;
+  error: { type: string; message: string; providerCode: number | null };
+}
+
+export type SubmissionOutcome = SubmissionResult | SubmissionRejected;
 
 export const MusicTaskStatusKey = defineSearchAttributeKey('MusicTaskStatus', SearchAttributeType.KEYWORD);
 export const MusicTaskKindKey = defineSearchAttributeKey('MusicTaskKind', SearchAttributeType.KEYWORD);

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -6,7 +7,6 @@ import {
   continueAsNew,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -16,9 +16,10 @@ import {
   allHandlersFinished,
   TimeoutFailure,
 } from '@temporalio/workflow';
-import type { ActivityOptions, LocalActivityOptions } from '@temporalio/common';
+import type { ActivityOptions } from '@temporalio/common';
 import type { createActivities } from '../activities/index.ts';
 import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
+import { CALL_PRIORITY } from '../temporal/callPriority.ts';
 import { SUCCESS_STATUS } from '../provider/kinds.ts';
 import { planAssets, type AssetSpec } from './assetPlan.ts';
 import { readCallbackSignal } from './signalInput.ts';
@@ -47,16 +48,6 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 
-const queryOptions: ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_PROVIDER_ERRORS],
-  },
-};
 const storeOptions: ActivityOptions = {
   startToCloseTimeout: '10m',
   heartbeatTimeout: '30s',
@@ -69,30 +60,30 @@ const storeOptions: ActivityOptions = {
     nonRetryableErrorTypes: ['AssetGone'],
   },
 };
-/**
- * Local activities retry inside the workflow task only for back-offs shorter than this; a longer one
- * becomes a durable timer, so a retrying provider or database never holds a workflow task open
- * (callbacks keep being applied and the task never runs past the SDK's one-second warning).
- */
-const LOCAL_RETRY_THRESHOLD = '500ms';
 // A local activity: a short database write keeps the task's history small (one marker event).
 const { catalogTask } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1m',
-  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+  // Back-offs past this become durable timers: a retrying database never holds a workflow task open.
+  localRetryThreshold: '500ms',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 });
-const { queryProvider } = proxyActivities<Activities>(queryOptions);
 /**
- * Since `local-query-v1` the provider is queried by a local activity: it runs inside the workflow
- * task that decided to query (no round trip through the server's activity queue) and leaves one
- * marker event instead of three. The call is short and idempotent; the retry policy is the same.
+ * The provider query runs on the provider queue, under the fleet's budget. It waits there as long
+ * as the budget says (up to the task's deadline); a rate-limited attempt retries after the
+ * provider's Retry-After. A call still queued when it is no longer wanted is withdrawn.
  */
-const localQueryOptions: LocalActivityOptions = {
-  startToCloseTimeout: queryOptions.startToCloseTimeout!,
-  retry: queryOptions.retry!,
-  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+const queryOptions: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_PROVIDER_ERRORS],
+  },
 };
-const { queryProvider: queryProviderLocally } = proxyLocalActivities<Activities>(localQueryOptions);
+const { queryProvider } = proxyActivities<Activities>(queryOptions);
 
 /** Why an activity failed: its failure type (e.g. `ProviderTaskNotFound`) and message. */
 interface ActivityOutcome {
@@ -114,21 +105,6 @@ function activityFailed(error: unknown): ActivityOutcome | undefined {
   return undefined;
 }
 
-/**
- * Every change guarded by `patched()`. Each is decided in the run's first workflow task, ahead of
- * any local activity: Temporal's core SDK fails to replay a patch marker recorded after a local
- * activity's marker in one workflow task when it answers a query on a closed run. Runs recorded
- * before a patch decide false there and again where the patch applies.
- */
-const PATCHES = {
-  /** The provider query is a local activity. */
-  localQuery: 'local-query-v1',
-  /** A task's files are stored by one activity. */
-  storeBatch: 'store-batch-v1',
-  /** A stored task is recorded in the catalog. */
-  catalog: 'catalog-v1',
-} as const;
-
 /** Consecutive "unknown task" answers after which the provider is believed. */
 const NOT_FOUND_LIMIT = 3;
 /** History length at which the run continues as new, even before the server suggests it. */
@@ -141,7 +117,6 @@ const HISTORY_EVENTS_LIMIT = 2_000;
  */
 export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   const info = workflowInfo();
-  for (const patch of Object.values(PATCHES)) patched(patch);
   const state: TaskState =
     input.state ??
     newTaskState(input.taskId, input.kind, input.submittedAt ?? info.startTime.toISOString(), input.summary);
@@ -175,17 +150,51 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
     if (!duplicate) log.info('callback', { taskId: state.taskId, phase: signal.callback.phase });
   });
 
+  /**
+   * One provider query, the task's only call in flight. A timer poll still queued when a callback
+   * asks for confirmation is withdrawn, so the confirmation (which goes first) takes its place.
+   */
   const poll = async (reason: 'timer' | 'confirm') => {
+    const purpose = reason === 'confirm' ? 'confirm' : 'poll';
     const at = new Date().toISOString();
+    state.providerCall = { purpose, queuedAt: at };
+    publish();
+    const call = new CancellationScope();
+    const answer = call.run(() =>
+      queryProvider.executeWithOptions(
+        {
+          ...queryOptions,
+          taskQueue: input.providerTaskQueue,
+          scheduleToCloseTimeout: Math.max(1_000, deadline - Date.now()),
+          priority: { priorityKey: CALL_PRIORITY[purpose] },
+          summary: reason === 'confirm' ? 'confirm the callback with a query' : 'poll the provider',
+        },
+        [{ taskId: state.taskId, kind: state.kind, purpose }],
+      ),
+    );
+    if (purpose === 'poll') {
+      const watch = new CancellationScope();
+      const wanted = watch.run(() => condition(() => state.confirmationWanted));
+      const settled = answer.then(
+        () => false,
+        () => false,
+      );
+      if (await Promise.race([settled, wanted.then(() => true)])) call.cancel();
+      watch.cancel();
+      wanted.catch(() => undefined);
+    }
     try {
-      const args: Parameters<Activities['queryProvider']> = [{ taskId: state.taskId, kind: state.kind }];
-      const summary = `query provider (${reason})`;
-      // Histories recorded before `local-query-v1` replay with the query as a regular activity.
-      const snapshot = patched(PATCHES.localQuery)
-        ? await queryProviderLocally.executeWithOptions({ ...localQueryOptions, summary }, args)
-        : await queryProvider.executeWithOptions({ ...queryOptions, summary }, args);
+      const snapshot = await answer;
       applySnapshot(state, snapshot, reason, at, snapshot.finished);
     } catch (error) {
+      if (
+        isCancellation(error) &&
+        call.consideredCancelled &&
+        !CancellationScope.current().consideredCancelled
+      ) {
+        // Withdrawn before the budget let it run: the confirmation follows at once.
+        return;
+      }
       const failed = activityFailed(error);
       if (!failed) throw error;
       recordPoll(state, { at, reason, error: failed.type ?? failed.message });
@@ -193,6 +202,8 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
         state.status = 'CREATE_TASK_FAILED';
         state.error = { code: 'ProviderTaskNotFound', message: failed.message };
       }
+    } finally {
+      state.providerCall = undefined;
     }
   };
 
@@ -249,18 +260,6 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   return toView(state, info.workflowId);
 }
 
-/** One activity per file: how tasks recorded before `store-batch-v1` stored their files. */
-async function storeOneActivityPerFile(
-  specs: AssetSpec[],
-  options: ActivityOptions,
-): Promise<PromiseSettledResult<StoredAsset>[]> {
-  const { storeAsset } = proxyActivities<Activities>(options);
-  // Every file settles (stored or failed) before the task does: no activity is left behind.
-  return Promise.allSettled(
-    specs.map((spec) => storeAsset.executeWithOptions({ ...options, summary: `store ${spec.name}` }, [spec])),
-  );
-}
-
 /** Every file in one activity: the history no longer grows with the file count. */
 async function storeInOneActivity(
   state: TaskState,
@@ -281,34 +280,27 @@ async function storeInOneActivity(
 
 async function storeAssets(state: TaskState, options: ActivityOptions): Promise<void> {
   const specs = planAssets(state.taskId, state.kind, state.result);
-  // Histories recorded before the one-activity batch replay one activity per file.
-  const outcomes =
-    specs.length && patched(PATCHES.storeBatch)
-      ? await storeInOneActivity(state, specs, options)
-      : await storeOneActivityPerFile(specs, options);
+  const outcomes = specs.length ? await storeInOneActivity(state, specs, options) : [];
   const failed = outcomes.find((outcome) => outcome.status === 'rejected');
   if (!failed) {
     state.assets = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<StoredAsset>).value);
-    // Histories recorded before the catalog existed replay without this step.
-    if (patched(PATCHES.catalog)) {
-      try {
-        await catalogTask({
-          taskId: state.taskId,
-          kind: state.kind,
-          status: state.status,
-          ready: true,
-          summary: state.summary,
-          submittedAt: state.submittedAt,
-          tracks: state.result.tracks ?? [],
-          assets: state.assets,
-          lyrics: state.result.lyrics,
-        });
-      } catch (error) {
-        const catalogFailure = activityFailed(error);
-        if (!catalogFailure) throw error;
-        state.error = { code: 'CatalogFailed', message: catalogFailure.message };
-        return;
-      }
+    try {
+      await catalogTask({
+        taskId: state.taskId,
+        kind: state.kind,
+        status: state.status,
+        ready: true,
+        summary: state.summary,
+        submittedAt: state.submittedAt,
+        tracks: state.result.tracks ?? [],
+        assets: state.assets,
+        lyrics: state.result.lyrics,
+      });
+    } catch (error) {
+      const catalogFailure = activityFailed(error);
+      if (!catalogFailure) throw error;
+      state.error = { code: 'CatalogFailed', message: catalogFailure.message };
+      return;
     }
     state.ready = true;
     return;

@@ -48,6 +48,14 @@ export interface PollRecord {
   error?: string;
 }
 
+/** A provider call the task is waiting on: queued for the fleet's budget, or being answered. */
+export interface ProviderCall {
+  /** `confirm` (a callback said the task ended) or `poll` (the fallback timer fired). */
+  purpose: 'confirm' | 'poll';
+  /** When it joined the provider queue. */
+  queuedAt: string;
+}
+
 export interface StoredAsset {
   id: string;
   /** audio, stream, image, stem, wav, video, cover */
@@ -83,6 +91,7 @@ export interface TaskState {
   pollCount: number;
   notFoundPolls: number;
   nextPollAt?: string;
+  providerCall?: ProviderCall;
   /** A callback claimed the task ended: one query must confirm it before anything is trusted. */
   confirmationWanted: boolean;
   /** A callback arrived since the last wait: polling backs off from the start again. */
@@ -107,6 +116,8 @@ export interface TaskView {
   polls: PollRecord[];
   pollCount: number;
   nextPollAt?: string;
+  /** Set while the task waits for a provider call: the fleet's budget decides when it runs. */
+  providerCall?: ProviderCall;
   error?: ProviderFailure;
 }
 
@@ -255,6 +266,7 @@ export function toView(state: TaskState, workflowId: string): TaskView {
     polls: state.polls,
     pollCount: state.pollCount,
     ...(state.nextPollAt && !isSettled(state) ? { nextPollAt: state.nextPollAt } : {}),
+    ...(state.providerCall ? { providerCall: state.providerCall } : {}),
     ...(state.error ? { error: state.error } : {}),
   };
 }
@@ -271,7 +283,11 @@ export function describeProgress(state: TaskState): string {
     `- callbacks: ${counts.total} (${counts.duplicates} duplicate)${phases ? ` — ${phases}` : ''}`,
     `- polls: ${state.pollCount}${state.polls.length ? `, last ${state.polls.at(-1)!.at} → ${state.polls.at(-1)!.status ?? state.polls.at(-1)!.error}` : ''}`,
   ];
-  if (state.nextPollAt && !isSettled(state)) lines.push(`- next poll: ${state.nextPollAt}`);
+  if (state.providerCall) {
+    lines.push(
+      `- waiting for the provider's rate budget: ${state.providerCall.purpose} queued at ${state.providerCall.queuedAt}`,
+    );
+  } else if (state.nextPollAt && !isSettled(state)) lines.push(`- next poll: ${state.nextPollAt}`);
   if (state.assets.length) {
     const bytes = state.assets.reduce((sum, asset) => sum + asset.bytes, 0);
     lines.push(`- assets stored: ${state.assets.length} (${bytes} bytes)`);

@@ -1,22 +1,26 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
-import type { SubmissionInput, SubmissionResult } from './definitions.ts';
+import { CALL_PRIORITY } from '../temporal/callPriority.ts';
+import type { SubmissionInput, SubmissionOutcome } from './definitions.ts';
 import { musicTaskWorkflowId } from './definitions.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 
+/** Failure type of a submission the provider never answered in time; asking again restarts it. */
+export const SUBMIT_DEADLINE_EXCEEDED = 'SubmitDeadlineExceeded';
+
 const { submitToProvider } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  // A submit the provider refuses for good fails at once; rate limits and outages are retried.
-  scheduleToCloseTimeout: '3m',
+  // A rate limit or an outage is back-pressure: retried (after Retry-After) until the deadline.
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 8,
+    maximumInterval: '1m',
     nonRetryableErrorTypes: [...NON_RETRYABLE_PROVIDER_ERRORS],
   },
+  priority: { priorityKey: CALL_PRIORITY.submit },
+  summary: 'submit to the provider',
 });
 
 const { trackTask } = proxyActivities<Activities>({
@@ -25,18 +29,61 @@ const { trackTask } = proxyActivities<Activities>({
 });
 
 /**
- * Submits one task to the provider and hands it to its musicTask workflow. The provider's task id
- * is in this workflow's history before the API answers, so it cannot be lost; its id is derived
- * from the client's idempotency key, so a retried request costs the provider nothing.
+ * One queued submission: it waits in the provider queue for the fleet's budget, is sent, and its
+ * task is handed to its musicTask workflow. The provider's task id is in this history before
+ * anyone is told of it, so it cannot be lost; the id comes from the client's idempotency key, so a
+ * retried request costs the provider nothing. A submission the provider refuses for good completes
+ * with the provider's error (the same key then answers that error again); one not sent by
+ * `SUBMIT_DEADLINE` fails, and the same key may then be asked again.
  */
-export async function submitMusicTask(input: SubmissionInput): Promise<SubmissionResult> {
-  const { taskId, submittedAt } = await submitToProvider({ kind: input.kind, input: input.input });
+export async function submitMusicTask(input: SubmissionInput): Promise<SubmissionOutcome> {
+  const deadline = Date.parse(input.queuedAt) + input.submitDeadlineMs;
+  let sent: { taskId: string; submittedAt: string };
+  try {
+    sent = await submitToProvider.executeWithOptions(
+      {
+        startToCloseTimeout: '30s',
+        taskQueue: input.tracking.providerTaskQueue,
+        scheduleToCloseTimeout: Math.max(1_000, deadline - Date.now()),
+      },
+      [{ kind: input.kind, input: input.input }],
+    );
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.nonRetryable) {
+      const detail = (cause.details?.[0] ?? {}) as { providerCode?: number | null };
+      return {
+        status: 'REJECTED',
+        kind: input.kind,
+        error: {
+          type: cause.type ?? 'ProviderRejected',
+          message: cause.message,
+          providerCode: detail.providerCode ?? null,
+        },
+      };
+    }
+    if (cause instanceof TimeoutFailure) {
+      const last = cause.cause instanceof ApplicationFailure ? `; last answer: ${cause.cause.message}` : '';
+      throw ApplicationFailure.create({
+        type: SUBMIT_DEADLINE_EXCEEDED,
+        message: `not sent to the provider within SUBMIT_DEADLINE (${input.submitDeadlineMs} ms)${last}; submit again with the same idempotencyKey to retry`,
+        nonRetryable: true,
+      });
+    }
+    throw error;
+  }
   await trackTask({
-    taskId,
+    taskId: sent.taskId,
     kind: input.kind,
-    submittedAt,
+    submittedAt: sent.submittedAt,
     ...(input.summary ? { summary: input.summary } : {}),
     ...input.tracking,
   });
-  return { taskId, workflowId: musicTaskWorkflowId(taskId), kind: input.kind, submittedAt };
+  return {
+    status: 'SUBMITTED',
+    taskId: sent.taskId,
+    workflowId: musicTaskWorkflowId(sent.taskId),
+    kind: input.kind,
+    submittedAt: sent.submittedAt,
+  };
 }

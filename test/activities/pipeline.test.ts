@@ -42,7 +42,11 @@ describe('storeAsset: how validation failures retry', () => {
       assets: failing(error),
       callbackUrl: () => 'http://127.0.0.1/unused',
     });
-    return new MockActivityEnvironment({ attempt }).run(activities.storeAsset, spec);
+    return new MockActivityEnvironment({ attempt }).run(activities.storeAssets, {
+      taskId: spec.taskId,
+      kind: 'music' as const,
+      specs: [spec],
+    });
   };
   const failure = (type: string, nonRetryable: boolean) => (error: unknown) => {
     assert.ok(error instanceof ApplicationFailure);

@@ -31,6 +31,7 @@ describe('task API (real Temporal, fake provider)', () => {
     const answer = await stack.api('POST', '/v1/tasks', { kind: 'music', input: song });
     assert.equal(answer.status, 202);
     assert.deepEqual(Object.keys(answer.body).sort(), [
+      'idempotencyKey',
       'kind',
       'status',
       'submittedAt',

@@ -49,13 +49,20 @@ describe('activity logs and metrics', () => {
       callbackUrl: () => 'http://127.0.0.1:9/webhooks/music/music?token=x',
     } as unknown as ActivityDeps;
     const environment = new MockActivityEnvironment(
-      { activityType: 'storeAsset', workflowExecution: { workflowId: 'music-task-task-7', runId: 'run-1' } },
+      { activityType: 'storeAssets', workflowExecution: { workflowId: 'music-task-task-7', runId: 'run-1' } },
       { logger: new PinoSdkLogger(logger), interceptors: [observeActivities(metrics)] },
     );
     const activities = createActivities(deps);
-    assert.deepEqual(await environment.run(activities.storeAsset, spec), stored);
+    assert.deepEqual(
+      await environment.run(activities.storeAssets, {
+        taskId: 'task-7',
+        kind: 'music' as const,
+        specs: [spec],
+      }),
+      [stored],
+    );
 
-    const line = lines.find((entry) => entry.msg === 'stored asset');
+    const line = lines.find((entry) => entry.msg === 'stored assets');
     assert.ok(line, `log lines: ${JSON.stringify(lines)}`);
     assert.equal(line.taskId, 'task-7');
     assert.equal(line.kind, 'music');

@@ -1,7 +1,7 @@
 /**
  * Replays recorded workflow histories against today's workflow code, so a change that breaks
- * determinism fails CI. `RECORD_HISTORIES=<tag> npm test -- replay` records the scenarios as
- * `<scenario>.<tag>.json` (commit them); older files stay, so every workflow version keeps replaying.
+ * determinism fails CI. `RECORD_HISTORIES=1 node --import tsx test/run.ts replay` records today's
+ * scenarios again (commit them). Nothing has been released, so no older version is kept.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
