@@ -4,7 +4,9 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Config } from './config.ts';
 import { FASTIFY_ERROR_CODES, HttpError } from './httpErrors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { registerBudgetGauges } from './observability/budgetGauges.ts';
 import { registerTaskCounts } from './observability/taskCounts.ts';
+import { BudgetGovernor } from './temporal/providerBudget.ts';
 import { libraryRoutes } from './api/library.ts';
 import { taskRoutes } from './api/routes.ts';
 import type { AssetStore } from './activities/assetStore.ts';
@@ -52,7 +54,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const metrics = deps.metrics ?? createMetrics();
-  if (!metrics.registry.getSingleMetric('music_tasks')) registerTaskCounts(metrics.registry, deps.client);
+  if (!metrics.registry.getSingleMetric('music_tasks')) {
+    registerTaskCounts(metrics.registry, deps.client);
+    registerBudgetGauges(metrics.registry, BudgetGovernor.fromConfig(deps.connection, config));
+  }
   app.decorate('deps', { ...deps, metrics });
   app.decorate('config', config);
 

@@ -76,6 +76,8 @@ export const envSchema = z.object({
   PROVIDER_RATE_LIMIT: rateLimit('20/10s'),
   /** A submission still queued (rate limit, outage) after this long fails with a clear error. */
   SUBMIT_DEADLINE: duration('30m'),
+  /** How long `POST /v1/tasks` waits for the provider's task id before answering QUEUED. */
+  SUBMIT_WAIT: duration('10s'),
   POLL_INTERVAL: duration('30s'),
   POLL_MAX_INTERVAL: duration('5m'),
   TASK_DEADLINE: duration('30m'),
@@ -174,6 +176,7 @@ function buildConfig(env: Env) {
     },
     providerBudget: env.PROVIDER_RATE_LIMIT,
     submitDeadlineMs: env.SUBMIT_DEADLINE,
+    submitWaitMs: env.SUBMIT_WAIT,
     timing: {
       pollIntervalMs: env.POLL_INTERVAL,
       pollMaxIntervalMs: env.POLL_MAX_INTERVAL,

@@ -14,9 +14,35 @@ export interface Submitted {
   attempts: number;
 }
 
+/** Reads a queued submission until it has its task id; undefined when the deadline came first. */
+export async function waitForTaskId(
+  apiUrl: string,
+  idempotencyKey: string,
+  deadline: number,
+): Promise<string | undefined> {
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${apiUrl}/v1/submissions/${encodeURIComponent(idempotencyKey)}`, {
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = (await response.json().catch(() => ({}))) as { taskId?: string; status?: string };
+      if (body.taskId) return body.taskId;
+      if (response.status === 200 && body.status !== 'QUEUED') {
+        throw new SubmissionRefused(`submission ${idempotencyKey}: ${JSON.stringify(body)}`);
+      }
+    } catch (error) {
+      if (error instanceof SubmissionRefused) throw error;
+      // the server is down for a moment: ask again
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  return undefined;
+}
+
 /**
  * `POST /v1/tasks` as a careful client does it: one idempotency key, retried while the server is
- * unreachable or answers 5xx (a 503 `submission_pending` included), so the provider is asked once.
+ * unreachable or answers 5xx, and read back through `GET /v1/submissions/:key` while it is queued
+ * behind the provider budget, so the provider is asked once.
  */
 export async function submitUntilAccepted(
   apiUrl: string,
@@ -37,9 +63,14 @@ export async function submitUntilAccepted(
         }),
         signal: AbortSignal.timeout(90_000),
       });
-      const body = (await response.json().catch(() => ({}))) as { taskId?: string };
+      const body = (await response.json().catch(() => ({}))) as { taskId?: string; status?: string };
       if (response.status === 202 && body.taskId) {
         return { ...submission, taskId: body.taskId, attempts: attempt };
+      }
+      if (response.status === 202 && body.status === 'QUEUED') {
+        // Durably queued behind the provider budget: its task id comes later.
+        const taskId = await waitForTaskId(apiUrl, submission.idempotencyKey, deadline);
+        if (taskId) return { ...submission, taskId, attempts: attempt };
       }
       last = `HTTP ${response.status} ${JSON.stringify(body)}`;
       if (response.status < 500) throw new SubmissionRefused(`submission ${submission.n}: ${last}`);

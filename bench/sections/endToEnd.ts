@@ -77,7 +77,13 @@ async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<Task
     temporalAddress: options.temporal.address,
     providerUrl: simulatorUrl,
     dataDir: options.dataDir(run.label.replace(/\W+/g, '-')),
-    env: { POLL_INTERVAL: run.pollInterval, POLL_MAX_INTERVAL: run.pollMaxInterval, TASK_DEADLINE: '10m' },
+    env: {
+      POLL_INTERVAL: run.pollInterval,
+      POLL_MAX_INTERVAL: run.pollMaxInterval,
+      TASK_DEADLINE: '10m',
+      // The simulator has no limit here: a budget that never binds, so this is the uncongested path.
+      PROVIDER_RATE_LIMIT: '100000/10s',
+    },
     worker: { entry: 'bench/support/workerProcess.ts', bundlePath: options.bundlePath },
   });
   const connection = await Connection.connect({ address: options.temporal.address });

@@ -17,6 +17,8 @@ export interface ServiceOptions {
   /** `src/worker.ts` (the real entry, bundles on start) or the bench worker (prebuilt bundle, memory probes). */
   worker?: { entry: 'src/worker.ts' } | { entry: 'bench/support/workerProcess.ts'; bundlePath: string };
   echo?: boolean;
+  /** Worker processes sharing the queues (and so the provider budget); default 1. */
+  workers?: number;
 }
 
 export interface Service {
@@ -24,7 +26,9 @@ export interface Service {
   secret: string;
   env: NodeJS.ProcessEnv;
   server: ManagedProcess;
+  /** The first of `workers`. */
   worker: ManagedProcess;
+  workers: ManagedProcess[];
   callbackUrl(kind: TaskKind): string;
   close(): Promise<void>;
 }
@@ -64,20 +68,26 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     echo: options.echo,
     ready: () => waitForHttp(`${apiUrl}/healthz`, 60_000),
   });
-  const workerProcess = new ManagedProcess({
-    name: 'worker',
-    entry: worker.entry,
-    env,
-    echo: options.echo,
-    ipc: worker.entry !== 'src/worker.ts',
-    ready: async (part) => {
-      await part.waitForLine(/worker polling/, WORKER_READY_MS);
-    },
-  });
-  const started = await Promise.allSettled([server.start(), workerProcess.start()]);
+  const workers = Array.from(
+    { length: options.workers ?? 1 },
+    (_, index) =>
+      new ManagedProcess({
+        name: index ? `worker-${index + 1}` : 'worker',
+        entry: worker.entry,
+        env,
+        echo: options.echo,
+        ipc: worker.entry !== 'src/worker.ts',
+        ready: async (part) => {
+          await part.waitForLine(/worker polling/, WORKER_READY_MS);
+        },
+      }),
+  );
+  const workerProcess = workers[0]!;
+  const parts = [server, ...workers];
+  const started = await Promise.allSettled(parts.map((part) => part.start()));
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {
-    await Promise.all([server.stop('SIGKILL'), workerProcess.stop('SIGKILL')]);
+    await Promise.all(parts.map((part) => part.stop('SIGKILL')));
     throw failed.reason;
   }
   return {
@@ -86,9 +96,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     env,
     server,
     worker: workerProcess,
+    workers,
     callbackUrl: (kind) => callbackUrlFor(apiUrl, kind, secret),
     async close() {
-      await Promise.all([server.stop(), workerProcess.stop()]);
+      await Promise.all(parts.map((part) => part.stop()));
     },
   };
 }

@@ -61,7 +61,10 @@ export function validateInput(kind: TaskKind, input: unknown): Record<string, un
 export async function taskRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const { client, metrics } = app.deps;
-  const tasks = new TaskStore(client, trackingSettings(app.config), app.config.submitDeadlineMs);
+  const tasks = new TaskStore(client, trackingSettings(app.config), {
+    submitDeadlineMs: app.config.submitDeadlineMs,
+    submitWaitMs: app.config.submitWaitMs,
+  });
   requireApiToken(app);
 
   app.post(

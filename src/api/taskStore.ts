@@ -89,9 +89,11 @@ export class TaskStore {
   constructor(
     private readonly client: Client,
     private readonly settings: TrackingSettings,
-    private readonly submitDeadlineMs: number,
-    /** How long a submit request waits for the provider's task id before answering QUEUED. */
-    private readonly submitWaitMs = 10_000,
+    private readonly submissions: {
+      submitDeadlineMs: number;
+      /** How long a submit request waits for the provider's task id before answering QUEUED. */
+      submitWaitMs: number;
+    },
   ) {}
 
   /**
@@ -119,7 +121,7 @@ export class TaskStore {
             input,
             ...(summary ? { summary } : {}),
             queuedAt,
-            submitDeadlineMs: this.submitDeadlineMs,
+            submitDeadlineMs: this.submissions.submitDeadlineMs,
             tracking: {
               timing: this.settings.timing,
               postprocessTaskQueue: this.settings.postprocessTaskQueue,
@@ -139,7 +141,7 @@ export class TaskStore {
     }
     let timer: NodeJS.Timeout | undefined;
     const patience = new Promise<'waiting'>((resolve) => {
-      timer = setTimeout(() => resolve('waiting'), this.submitWaitMs);
+      timer = setTimeout(() => resolve('waiting'), this.submissions.submitWaitMs);
     });
     let outcome: SubmissionOutcome | 'waiting';
     try {

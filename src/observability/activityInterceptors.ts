@@ -15,6 +15,14 @@ function taskOf(args: unknown[]): { taskId?: string; kind?: string } {
   };
 }
 
+/** `submit`, `confirm` or `poll` for a provider call; undefined for any other activity. */
+function providerCallPurpose(type: string, args: unknown[]): string | undefined {
+  if (type === 'submitToProvider') return 'submit';
+  if (type !== 'queryProvider') return undefined;
+  const purpose = (args[0] as { purpose?: unknown } | undefined)?.purpose;
+  return purpose === 'confirm' || purpose === 'poll' ? purpose : 'poll';
+}
+
 function failureType(error: unknown): string {
   if (error instanceof ApplicationFailure) return error.type ?? 'ApplicationFailure';
   return error instanceof Error ? error.name : 'unknown';
@@ -33,10 +41,16 @@ export function observeActivities(metrics: WorkerMetrics): ActivityInterceptorsF
           task = taskOf(input.args);
           const kind = task.kind ?? 'unknown';
           const type = context.info.activityType;
-          const storing = type === 'storeAsset' || type === 'storeAssets';
+          const storing = type === 'storeAssets';
+          const purpose = providerCallPurpose(type, input.args);
+          if (purpose) {
+            const scheduled = context.info.currentAttemptScheduledTimestampMs;
+            metrics.budgetWaitSeconds.labels(purpose).observe(Math.max(0, Date.now() - scheduled) / 1000);
+          }
           const stopTimer = storing ? metrics.postprocessSeconds.startTimer({ kind }) : undefined;
           try {
             const result = await next(input);
+            if (purpose) metrics.budgetCalls.labels(purpose, 'ok').inc();
             if (type === 'queryProvider') {
               metrics.polls.labels(kind, (result as ProviderSnapshot).status).inc();
             } else if (storing) {
@@ -48,6 +62,7 @@ export function observeActivities(metrics: WorkerMetrics): ActivityInterceptorsF
             }
             return result;
           } catch (error) {
+            if (purpose) metrics.budgetCalls.labels(purpose, failureType(error)).inc();
             if (type === 'queryProvider') metrics.polls.labels(kind, failureType(error)).inc();
             if (storing) metrics.postprocessFailures.labels(kind, failureType(error)).inc();
             throw error;

@@ -24,6 +24,19 @@ export function createWorkerMetrics(options: { processMetrics?: boolean } = {}) 
   return {
     registry,
     providerCalls,
+    budgetCalls: new Counter({
+      name: 'music_provider_requests_total',
+      help: 'Provider calls by purpose (submit, confirm, poll) and outcome (ok, or the failure type: ProviderRateLimited is a 430/405)',
+      labelNames: ['purpose', 'outcome'] as const,
+      registers,
+    }),
+    budgetWaitSeconds: new Histogram({
+      name: 'music_provider_call_wait_seconds',
+      help: 'Time a provider call waited for the fleet budget (scheduled on the provider queue → started), by purpose',
+      labelNames: ['purpose'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+      registers,
+    }),
     providerCallSeconds,
     polls: new Counter({
       name: 'music_polls_total',

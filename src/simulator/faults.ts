@@ -9,6 +9,8 @@ const probability = z.number().min(0).max(1);
 export const faultConfigSchema = z.strictObject({
   /** A callback phase is never sent. */
   dropCallback: probability,
+  /** A task sends no callback at all (one draw per task): only polling learns its outcome. */
+  silentTask: probability,
   /** A callback phase is sent 3 times. */
   duplicateCallback: probability,
   /** Upper bound of a random extra delay before each callback, in provider milliseconds (scaled). */
@@ -39,6 +41,7 @@ export type FaultConfig = z.infer<typeof faultConfigSchema>;
 
 export const NO_FAULTS: Readonly<FaultConfig> = {
   dropCallback: 0,
+  silentTask: 0,
   duplicateCallback: 0,
   delayCallbackMs: 0,
   reorderCallbacks: 0,
@@ -97,8 +100,9 @@ export interface FaultPlan {
 export function planFaults(config: FaultConfig, seed: number, taskId: string, kind: TaskKind): FaultPlan {
   const draw = (decision: string, p: number) => chance(seed, taskId, decision, p);
   const failure = draw('terminal-failure', config.terminalFailure) ? planFailure(seed, taskId, kind) : null;
+  const silent = draw('silent', config.silentTask);
   const callbackFaults = (phase: CallbackPhase): CallbackFaults => ({
-    drop: draw(`drop:${phase}`, config.dropCallback),
+    drop: silent || draw(`drop:${phase}`, config.dropCallback),
     copies: draw(`duplicate:${phase}`, config.duplicateCallback) ? 3 : 1,
     extraDelayMs: pickInt(seed, taskId, `delay:${phase}`, 0, config.delayCallbackMs),
     wrapped: draw(`wrapped:${phase}`, config.wrappedCallbacks),

@@ -5,7 +5,7 @@
  * for every worker through the task queue's API-set rate limit, and every worker puts it back once
  * the pause is over, so the budget recovers even when the worker that paused it is gone.
  */
-import type { Connection } from '@temporalio/client';
+import type { ConnectionLike } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -71,7 +71,7 @@ export class BudgetGovernor {
   private known: Cooldown | undefined;
 
   constructor(
-    private readonly connection: Connection,
+    private readonly connection: ConnectionLike,
     private readonly namespace: string,
     private readonly taskQueue: string,
     private readonly budget: ProviderBudget,
@@ -80,7 +80,7 @@ export class BudgetGovernor {
     this.rate = dispatchRate(budget);
   }
 
-  static fromConfig(connection: Connection, config: Config, logger?: Pick<Logger, 'info' | 'warn'>) {
+  static fromConfig(connection: ConnectionLike, config: Config, logger?: Pick<Logger, 'info' | 'warn'>) {
     return new BudgetGovernor(
       connection,
       config.temporal.namespace,
@@ -122,7 +122,22 @@ export class BudgetGovernor {
 
   /** What the queue allows now, as the server has it. */
   async state(): Promise<BudgetState> {
-    const config = await this.describe();
+    return this.stateOf((await this.describe()).config);
+  }
+
+  /** The budget's use across the fleet: allowed and spent rates, calls waiting and the oldest wait. */
+  async usage(): Promise<{ rate: number; spent: number; waiting: number; oldestWaitSeconds: number }> {
+    const { config, stats } = await this.describe(true);
+    const age = stats?.approximateBacklogAge;
+    return {
+      rate: this.stateOf(config).rate,
+      spent: stats?.tasksDispatchRate ?? 0,
+      waiting: Number(stats?.approximateBacklogCount ?? 0),
+      oldestWaitSeconds: Number(age?.seconds ?? 0) + (age?.nanos ?? 0) / 1e9,
+    };
+  }
+
+  private stateOf(config: proto.temporal.api.taskqueue.v1.ITaskQueueConfig | null | undefined): BudgetState {
     const limit = config?.queueRateLimit;
     if (!limit?.rateLimit) return { rate: this.rate, source: 'budget' };
     const cooldown = readCooldown(limit.metadata?.reason);
@@ -139,7 +154,7 @@ export class BudgetGovernor {
 
   private async reconcileOnce(): Promise<void> {
     try {
-      const config = await this.describe();
+      const { config } = await this.describe();
       const limit = config?.queueRateLimit;
       const cooldown = readCooldown(limit?.metadata?.reason);
       if (!limit?.rateLimit || !cooldown) return;
@@ -156,8 +171,8 @@ export class BudgetGovernor {
     }
   }
 
-  private async describe() {
-    const response = await this.connection.workflowService.describeTaskQueue({
+  private async describe(reportStats = false) {
+    return this.connection.workflowService.describeTaskQueue({
       namespace: this.namespace,
       taskQueue: {
         name: this.taskQueue,
@@ -165,8 +180,8 @@ export class BudgetGovernor {
       },
       taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
       reportConfig: true,
+      reportStats,
     });
-    return response.config;
   }
 
   private async setRate(requestsPerSecond: number, cooldown: Cooldown): Promise<void> {

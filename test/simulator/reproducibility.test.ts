@@ -82,3 +82,12 @@ test('each decision has its own stream: plans do not depend on what else was dra
   assert.deepEqual(more.callbacks, base.callbacks);
   assert.equal(more.forgedCallback, true);
 });
+
+test('silentTask drops every callback of a task in one draw, for about that share of tasks', () => {
+  const ids = Array.from({ length: 400 }, (_, index) => `task-${index}`);
+  const plans = ids.map((id) => planFaults({ ...NO_FAULTS, silentTask: 0.5 }, 9, id, 'music'));
+  const silent = plans.filter((plan) => Object.values(plan.callbacks).every((phase) => phase.drop));
+  const loud = plans.filter((plan) => Object.values(plan.callbacks).every((phase) => !phase.drop));
+  assert.equal(silent.length + loud.length, ids.length, 'a task is silent as a whole or not at all');
+  assert.ok(silent.length > 150 && silent.length < 250, `${silent.length} of 400 silent`);
+});
