@@ -1,4 +1,5 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
 import type { createActivities } from '../activities/index.ts';
 import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
 import { CALL_PRIORITY } from '../temporal/callPriority.ts';
@@ -62,8 +63,13 @@ export async function submitMusicTask(input: SubmissionInput): Promise<Submissio
         },
       };
     }
-    if (cause instanceof TimeoutFailure) {
-      const last = cause.cause instanceof ApplicationFailure ? `; last answer: ${cause.cause.message}` : '';
+    // The deadline ends the retries: the cause is then the timeout, or the last attempt's failure.
+    if (
+      error instanceof ActivityFailure &&
+      (cause instanceof TimeoutFailure || error.retryState === RetryState.TIMEOUT)
+    ) {
+      const lastFailure = cause instanceof TimeoutFailure ? cause.cause : cause;
+      const last = lastFailure instanceof ApplicationFailure ? `; last answer: ${lastFailure.message}` : '';
       throw ApplicationFailure.create({
         type: SUBMIT_DEADLINE_EXCEEDED,
         message: `not sent to the provider within SUBMIT_DEADLINE (${input.submitDeadlineMs} ms)${last}; submit again with the same idempotencyKey to retry`,
