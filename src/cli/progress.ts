@@ -36,6 +36,15 @@ export function estimate(kind: TaskKind, status: string, elapsedSeconds: number)
   };
 }
 
+/** `  waiting for the provider budget (poll, 12s)` while a call is queued behind the fleet's budget. */
+function waitingForBudget(view: Pick<TaskView, 'providerCall'>, now: number): string {
+  const call = view.providerCall;
+  if (!call) return '';
+  const waited = (now - Date.parse(call.queuedAt)) / 1000;
+  // A call that runs at once is not worth a word.
+  return waited < 1 ? '' : `  waiting for the provider budget (${call.purpose}, ${formatSeconds(waited)})`;
+}
+
 /** One line of `watch`: bar, phase, receipts, polls, time since submit, ETA. */
 export function renderProgress(view: TaskView, now = Date.now()): string {
   const elapsed = (now - Date.parse(view.submittedAt)) / 1000;
@@ -48,7 +57,7 @@ export function renderProgress(view: TaskView, now = Date.now()): string {
     ? 'ready'
     : isFinal(view)
       ? `${view.status}${view.error ? ` ${view.error.code}: ${view.error.message}` : ''}`
-      : `${view.status}  ETA ~${formatSeconds(remainingSeconds)}`;
+      : `${view.status}  ETA ~${formatSeconds(remainingSeconds)}${waitingForBudget(view, now)}`;
   return [
     view.taskId.padEnd(14),
     view.kind.padEnd(13),

@@ -32,7 +32,7 @@ export async function watchTasks(
         const line = json
           ? JSON.stringify({ taskId: view.taskId, status: view.status, ready: view.ready })
           : renderProgress(view);
-        const key = `${view.status}/${view.ready}/${view.receiptCounts.total}/${view.pollCount}`;
+        const key = `${view.status}/${view.ready}/${view.receiptCounts.total}/${view.pollCount}/${view.providerCall?.purpose ?? ''}`;
         if (last.get(view.taskId) !== key) console.log(line);
         last.set(view.taskId, key);
       }
