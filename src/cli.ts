@@ -122,7 +122,12 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'submit': {
       const kind = needKind(rest[0]);
-      const submitted = await api.submit(kind, buildInput(kind, values), values.key);
+      const submitted = await api.submit(kind, buildInput(kind, values), values.key, (key) => {
+        // stderr: a --json caller's stdout stays one JSON document.
+        console.error(
+          `queued behind the provider's rate budget (idempotencyKey ${key}); waiting for its task id…`,
+        );
+      });
       print(
         json,
         submitted,

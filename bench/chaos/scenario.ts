@@ -94,6 +94,8 @@ async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
   return { status: response.status, body: (await response.json()) as T };
 }
 
+const CHAOS_RATE_LIMIT = { max: 100, windowMs: 10_000 };
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const seed = options.seed ?? 7;
@@ -118,7 +120,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       timeScale,
       seed,
       faults: { ...CHAOS_FAULTS, ...options.faults },
-      rateLimit: false,
+      // The provider's limit is on, raised with the service's budget to keep the run short.
+      rateLimit: CHAOS_RATE_LIMIT,
     });
     const simulatorUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
     say(`Temporal ${temporal.address} (SQLite ${join(dir, 'temporal.sqlite')}), simulator ${simulatorUrl}`);
@@ -126,7 +129,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       temporalAddress: temporal.address,
       providerUrl: simulatorUrl,
       dataDir: join(dir, 'data'),
-      env: { POLL_INTERVAL: '1s', POLL_MAX_INTERVAL: '4s', TASK_DEADLINE: '20m' },
+      env: {
+        POLL_INTERVAL: '1s',
+        POLL_MAX_INTERVAL: '4s',
+        TASK_DEADLINE: '20m',
+        PROVIDER_RATE_LIMIT: `${CHAOS_RATE_LIMIT.max}/${CHAOS_RATE_LIMIT.windowMs}ms`,
+      },
       echo: options.echo,
     });
     say(`server ${service.apiUrl} and worker up; submitting ${options.tasks} tasks`);

@@ -65,16 +65,53 @@ export class TasksApi {
     return parsed as T;
   }
 
-  submit(kind: string, input: Record<string, unknown>, idempotencyKey?: string) {
-    return this.call<{ taskId: string; workflowId: string; kind: string; status: string }>(
-      'POST',
-      '/v1/tasks',
-      {
-        kind,
-        input,
-        ...(idempotencyKey ? { idempotencyKey } : {}),
-      },
-    );
+  /**
+   * Submits, and waits for the task id of a submission the service queued behind the provider's
+   * budget (`onQueued` is told once, so the user knows why it takes a while).
+   */
+  async submit(
+    kind: string,
+    input: Record<string, unknown>,
+    idempotencyKey?: string,
+    onQueued: (idempotencyKey: string) => void = () => {},
+  ): Promise<{ taskId: string; workflowId: string; kind: string; status: string }> {
+    const answer = await this.call<{
+      taskId?: string;
+      workflowId?: string;
+      kind: string;
+      status: string;
+      idempotencyKey?: string;
+    }>('POST', '/v1/tasks', { kind, input, ...(idempotencyKey ? { idempotencyKey } : {}) });
+    if (answer.taskId && answer.workflowId) {
+      return {
+        taskId: answer.taskId,
+        workflowId: answer.workflowId,
+        kind: answer.kind,
+        status: answer.status,
+      };
+    }
+    const key = answer.idempotencyKey!;
+    onQueued(key);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const submission = await this.submission(key);
+      if (submission.taskId && submission.workflowId) {
+        return { taskId: submission.taskId, workflowId: submission.workflowId, kind, status: 'PENDING' };
+      }
+      if (submission.status !== 'QUEUED') {
+        const error = submission.error ?? { error: 'submission_failed', message: submission.status };
+        throw new ApiError(422, error.error, error.message, submission);
+      }
+    }
+  }
+
+  submission(idempotencyKey: string) {
+    return this.call<{
+      status: string;
+      taskId?: string;
+      workflowId?: string;
+      error?: { error: string; message: string };
+    }>('GET', `/v1/submissions/${encodeURIComponent(idempotencyKey)}`);
   }
 
   track(taskId: string, kind: string) {
