@@ -18,12 +18,7 @@ export function registerBudgetGauges(registry: Registry, governor: BudgetGoverno
     if (!reading || Date.now() - reading.at > 1_000) {
       reading = {
         at: Date.now(),
-        value: Promise.race([
-          governor.usage(),
-          new Promise<never>((_resolve, reject) =>
-            setTimeout(() => reject(new Error('timed out')), DESCRIBE_DEADLINE_MS).unref(),
-          ),
-        ]).catch(() => undefined),
+        value: governor.usage(DESCRIBE_DEADLINE_MS).catch(() => undefined),
       };
     }
     return reading.value;

@@ -126,8 +126,13 @@ export class BudgetGovernor {
   }
 
   /** The budget's use across the fleet: allowed and spent rates, calls waiting and the oldest wait. */
-  async usage(): Promise<{ rate: number; spent: number; waiting: number; oldestWaitSeconds: number }> {
-    const { config, stats } = await this.describe(true);
+  async usage(
+    deadlineMs = 3_000,
+  ): Promise<{ rate: number; spent: number; waiting: number; oldestWaitSeconds: number }> {
+    // A gRPC deadline, not a race: no call is left retrying behind a scrape that gave up.
+    const { config, stats } = await this.connection.withDeadline(Date.now() + deadlineMs, () =>
+      this.describe(true),
+    );
     const age = stats?.approximateBacklogAge;
     return {
       rate: this.stateOf(config).rate,

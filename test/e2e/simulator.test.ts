@@ -43,7 +43,7 @@ describe('end to end: API → simulator → callbacks → Temporal → stored fi
   it('finishes one task of every kind for two provider calls each', { timeout: 90_000 }, async () => {
     const submitted = await Promise.all(
       TASK_KINDS.map(async (kind) => {
-        const answer = await stack.api('POST', '/v1/tasks', { kind, input: SAMPLE_INPUTS[kind] });
+        const answer = await stack.submit({ kind, input: SAMPLE_INPUTS[kind] });
         assert.equal(answer.status, 202, `${kind}: ${JSON.stringify(answer.body)}`);
         return { kind, taskId: answer.body.taskId as string };
       }),

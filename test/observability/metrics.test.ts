@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { dispatchRate } from '../../src/temporal/providerBudget.ts';
 import { buildApp } from '../../src/app.ts';
 import type { Config } from '../../src/config.ts';
 import { buildSimulator } from '../../src/simulator/app.ts';
@@ -100,6 +101,12 @@ describe('metrics: the worker endpoint, the SDK runtime endpoint and the HTTP se
     assert.ok(sample(text, 'music_provider_call_seconds_count', { route: '/suno/query/task' })! >= 1);
     const confirmations = sample(text, 'music_polls_total', { kind: 'music', outcome: 'SUCCESS' });
     assert.ok(confirmations && confirmations >= 1, `polls that saw SUCCESS: ${confirmations}`);
+    assert.equal(sample(text, 'music_provider_requests_total', { purpose: 'submit', outcome: 'ok' }), 1);
+    const byPurpose = ['confirm', 'poll'].map(
+      (purpose) => sample(text, 'music_provider_requests_total', { purpose, outcome: 'ok' }) ?? 0,
+    );
+    assert.ok(byPurpose[0]! + byPurpose[1]! >= 1, `queries by purpose: ${byPurpose.join(', ')}`);
+    assert.ok(sample(text, 'music_provider_call_wait_seconds_count', { purpose: 'submit' })! >= 1);
 
     const bytesByType = new Map<string, number>();
     for (const asset of finished.assets)
@@ -161,6 +168,11 @@ describe('metrics: the worker endpoint, the SDK runtime endpoint and the HTTP se
       })! >= 1,
     );
     assert.ok(sample(text, 'music_webhook_signal_seconds_count', { outcome: 'signalled' })! >= 1);
+    // The fleet's budget as the server has it: the configured rate, nothing waiting once idle.
+    assert.equal(sample(text, 'music_provider_budget_rate'), dispatchRate(config.providerBudget));
+    assert.equal(sample(text, 'music_provider_calls_waiting'), 0);
+    assert.notEqual(sample(text, 'music_provider_budget_spent_rate'), undefined);
+    assert.notEqual(sample(text, 'music_provider_budget_left_rate'), undefined);
   });
 
   it('the HTTP server still answers /metrics when Temporal cannot count, and says so', async () => {

@@ -25,6 +25,11 @@ export interface Stack {
   catalog: Catalog;
   callbackUrl(kind: TaskKind, token?: string | null): string;
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /**
+   * `POST /v1/tasks`, then (for a submission queued behind the provider budget) its submission
+   * until it has a task id. Answers what the POST answered, with the task id filled in.
+   */
+  submit(body: unknown, timeoutMs?: number): Promise<{ status: number; body: any }>;
   postCallback(kind: TaskKind, body: unknown, token?: string | null): Promise<{ status: number; body: any }>;
   waitForTask(taskId: string, until: (view: TaskView) => boolean, timeoutMs?: number): Promise<TaskView>;
   restartWorker(): Promise<void>;
@@ -98,6 +103,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     callbackUrl,
     api: (method, path, body) => request(method, `${apiUrl}${path}`, body),
     postCallback: (kind, body, token) => request('POST', callbackUrl(kind, token), body),
+    async submit(body, timeoutMs = 60_000) {
+      const answer = await stack.api('POST', '/v1/tasks', body);
+      if (answer.status !== 202 || answer.body.status !== 'QUEUED') return answer;
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const shown = await stack.api('GET', `/v1/submissions/${answer.body.idempotencyKey as string}`);
+        if (shown.body.status !== 'QUEUED') return { status: answer.status, body: shown.body };
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      throw new Error(
+        `submission ${answer.body.idempotencyKey as string} still queued after ${timeoutMs} ms`,
+      );
+    },
     async waitForTask(taskId, until, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       let last: unknown;
