@@ -90,7 +90,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   let frontDoor: FastifyInstance | undefined;
   const stopAll = async () => {
     await frontDoor?.close();
-    for (const part of [...started].reverse()) await part.stop(part.spec.name === 'postgres' ? 'SIGINT' : 'SIGTERM');
+    for (const part of [...started].reverse())
+      await part.stop(part.spec.name === 'postgres' ? 'SIGINT' : 'SIGTERM');
   };
   const common = { echo: options.echo, onUnexpectedExit: options.onUnexpectedExit };
   const startPart = async (part: ManagedProcess) => {
@@ -123,7 +124,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
               name: 'temporal-ui',
               command: {
                 file: clusterBinary('temporal-ui-server'),
-                args: ['--root', deployDir, '--config', 'temporal-ui/config', '--env', 'music-tasks', 'start'],
+                args: [
+                  '--root',
+                  deployDir,
+                  '--config',
+                  'temporal-ui/config',
+                  '--env',
+                  'music-tasks',
+                  'start',
+                ],
               },
               env: {
                 PATH: process.env.PATH,

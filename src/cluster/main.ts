@@ -59,19 +59,24 @@ async function main(): Promise<void> {
   const shift = config.temporal.devPort - DEFAULT_TEMPORAL_PORTS.frontend;
   const temporalPorts = Object.fromEntries(
     Object.entries(DEFAULT_TEMPORAL_PORTS).map(([name, port]) => [name, port + shift]),
-  ) as unknown as TemporalPorts;
+  ) as Record<keyof TemporalPorts, number>;
   const replicas = Array.from({ length: settings.CLUSTER_SERVERS }, (_, index) => config.port + 1 + index);
   const wanted: [string, number][] = [
     ['PORT', config.port],
     ...replicas.map((port, index): [string, number] => [`replica ${index + 1} (PORT+${index + 1})`, port]),
     ['CLUSTER_POSTGRES_PORT', settings.CLUSTER_POSTGRES_PORT],
-    ...Object.entries(temporalPorts).map(([name, port]): [string, number] => [`Temporal ${name} (TEMPORAL_DEV_PORT)`, port]),
+    ...Object.entries(temporalPorts).map(([name, port]: [string, number]): [string, number] => [
+      `Temporal ${name} (TEMPORAL_DEV_PORT)`,
+      port,
+    ]),
     ['TEMPORAL_UI_PORT', config.temporal.uiPort],
     ...(config.provider.simulated ? [['SIMULATOR_PORT', config.simulator.port] as [string, number]] : []),
   ];
   for (const [name, port] of wanted) {
     if (!(await portFree(port, '127.0.0.1'))) {
-      throw new Error(`port ${port} (${name}) is already in use — is another \`npm run cluster\` or \`npm start\` running?`);
+      throw new Error(
+        `port ${port} (${name}) is already in use — is another \`npm run cluster\` or \`npm start\` running?`,
+      );
     }
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(0));

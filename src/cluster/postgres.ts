@@ -26,7 +26,7 @@ export function findPostgresBinaries(): string {
   const bin = candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')));
   if (!bin) {
     throw new PostgresUnavailable(
-      'no PostgreSQL server binaries under /usr/lib/postgresql: run `npm run setup -- --cluster` as root (it installs Debian\'s postgresql)',
+      "no PostgreSQL server binaries under /usr/lib/postgresql: run `npm run setup -- --cluster` as root (it installs Debian's postgresql)",
     );
   }
   return bin;
@@ -59,7 +59,9 @@ function serverUser(): { uid: number; gid: number } | undefined {
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    throw new PostgresUnavailable('running as root but there is no `postgres` user: install Debian\'s postgresql package');
+    throw new PostgresUnavailable(
+      "running as root but there is no `postgres` user: install Debian's postgresql package",
+    );
   }
 }
 
@@ -79,7 +81,9 @@ async function connectWhenUp(url: string, part: ManagedProcess, timeoutMs = 30_0
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  throw new ProcessFailure(`postgres did not accept connections within ${timeoutMs} ms: ${String(lastError)}`);
+  throw new ProcessFailure(
+    `postgres did not accept connections within ${timeoutMs} ms: ${String(lastError)}`,
+  );
 }
 
 /** Starts the server (initialising its data directory first when needed); resolves once it accepts connections. */
@@ -93,7 +97,17 @@ export async function startPostgres(options: PostgresOptions): Promise<Postgres>
     try {
       execFileSync(
         join(bin, 'initdb'),
-        ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', ...(options.durable ? [] : ['--no-sync'])],
+        [
+          '-D',
+          dataDir,
+          '-U',
+          'postgres',
+          '-A',
+          'trust',
+          '-E',
+          'UTF8',
+          ...(options.durable ? [] : ['--no-sync']),
+        ],
         { stdio: 'pipe', ...user },
       );
     } catch (error) {

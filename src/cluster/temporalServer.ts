@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import pg from 'pg';
 import { ensureSearchAttributes } from '../temporal/connection.ts';
 import { clusterBinary, deployDir } from './binaries.ts';
@@ -64,8 +65,19 @@ export async function setupTemporalSchema(postgres: Postgres): Promise<void> {
     await postgres.ensureDatabase(database.name, user, password);
     const sql = (...args: string[]) =>
       run(tool, [
-        '--plugin', 'postgres12', '--ep', '127.0.0.1', '-p', String(postgres.port),
-        '-u', user, '--pw', password, '--db', database.name, ...args,
+        '--plugin',
+        'postgres12',
+        '--ep',
+        '127.0.0.1',
+        '-p',
+        String(postgres.port),
+        '-u',
+        user,
+        '--pw',
+        password,
+        '--db',
+        database.name,
+        ...args,
       ]).catch((error: unknown) => {
         const stderr = String((error as { stderr?: string }).stderr ?? error).trim();
         throw new ProcessFailure(`temporal-sql-tool ${args[0]} on ${database.name} failed: ${stderr}`);
@@ -82,7 +94,11 @@ export async function setupTemporalSchema(postgres: Postgres): Promise<void> {
       await client.end();
     }
     if (!hasSchema) await sql('setup-schema', '-v', '0.0');
-    await sql('update-schema', '-d', join(deployDir, 'temporal', 'schema', 'postgresql', 'v12', database.schema, 'versioned'));
+    await sql(
+      'update-schema',
+      '-d',
+      join(deployDir, 'temporal', 'schema', 'postgresql', 'v12', database.schema, 'versioned'),
+    );
   }
 }
 
@@ -137,7 +153,16 @@ export function temporalServerProcess(options: TemporalServerOptions): ManagedPr
     name: 'temporal',
     command: {
       file: clusterBinary('temporal-server'),
-      args: ['--root', deployDir, '--config', 'temporal/config', '--env', 'music-tasks', '--allow-no-auth', 'start'],
+      args: [
+        '--root',
+        deployDir,
+        '--config',
+        'temporal/config',
+        '--env',
+        'music-tasks',
+        '--allow-no-auth',
+        'start',
+      ],
     },
     env: {
       PATH: process.env.PATH,
@@ -169,7 +194,7 @@ export async function ensureNamespace(address: string, namespace: string): Promi
     try {
       await connection.workflowService.registerNamespace({
         namespace,
-        workflowExecutionRetentionPeriod: { seconds: 7 * 24 * 3600 },
+        workflowExecutionRetentionPeriod: msToTs('7 days'),
       });
     } catch (error) {
       if ((error as { code?: number }).code !== grpcStatus.ALREADY_EXISTS) throw error;
