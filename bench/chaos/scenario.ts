@@ -155,7 +155,8 @@ async function onCluster(dir: string, simulatorUrl: string, echo?: boolean): Pro
     apiUrl: cluster.apiUrl,
     describe: `cluster: Temporal ${cluster.temporalAddress} on PostgreSQL, front door ${cluster.apiUrl} over ${cluster.servers.length} replicas, ${cluster.workers.length} workers`,
     async crash(part, downtimeMs) {
-      const group = part === 'temporal' ? [cluster.temporal] : part === 'worker' ? cluster.workers : cluster.servers;
+      const group =
+        part === 'temporal' ? [cluster.temporal] : part === 'worker' ? cluster.workers : cluster.servers;
       const child = group[part === 'temporal' ? 0 : next[part]++ % group.length]!;
       await child.stop('SIGKILL');
       await sleep(downtimeMs);

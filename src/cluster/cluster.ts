@@ -80,6 +80,8 @@ export interface Cluster {
 
 /** Worker start includes bundling the workflows (tens of seconds each on a busy 2-core machine). */
 const WORKER_READY_MS = 240_000;
+/** Any other part: generous, for a machine busy with more than this cluster. */
+const READY_MS = 180_000;
 
 /** Brings the cluster up, each part once the parts it needs are ready. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -141,7 +143,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
                 TEMPORAL_UI_PORT: String(ports.ui),
                 TEMPORAL_DEFAULT_NAMESPACE: namespace,
               },
-              ready: () => waitForHttp(`http://127.0.0.1:${ports.ui}/`, 60_000),
+              ready: () => waitForHttp(`http://127.0.0.1:${ports.ui}/`, READY_MS),
               ...common,
             }),
           );
@@ -170,7 +172,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           name: 'simulator',
           entry: 'src/simulator/main.ts',
           env: { ...appEnv, HOST: '127.0.0.1', SIMULATOR_PORT: String(ports.simulator) },
-          ready: () => waitForHttp(`${simulatorUrl}/__sim/faults`, 60_000),
+          ready: () => waitForHttp(`${simulatorUrl}/__sim/faults`, READY_MS),
           ...common,
         }),
       );
@@ -185,7 +187,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           name: `server-${index + 1}`,
           entry: 'src/server.ts',
           env: { ...appEnv, HOST: '127.0.0.1', PORT: String(port) },
-          ready: () => waitForHttp(`${replicaUrls[index]}/readyz`, 60_000),
+          ready: () => waitForHttp(`${replicaUrls[index]}/readyz`, READY_MS),
           ...common,
         }),
     );

@@ -173,7 +173,7 @@ export function temporalServerProcess(options: TemporalServerOptions): ManagedPr
     echo: options.echo,
     onUnexpectedExit: options.onUnexpectedExit,
     async ready(part) {
-      const deadline = Date.now() + 120_000;
+      const deadline = Date.now() + 180_000;
       while (Date.now() < deadline) {
         if (await frontendAnswers(address)) return;
         if (!part.running) break;
