@@ -45,7 +45,7 @@ const plan = quick
       tasksPerKind: 10,
       scale: { counts: [1_000, 5_000], pollIntervalMs: 10_000, windowMs: 20_000 },
       cache: { tasks: 1_500, cacheSizes: [1_000, 250] },
-      shape: { tasksPerKind: 3, callbacks: 2_000, concurrency: 32 },
+      shape: { tasksPerKind: 2, callbacks: 1_000, concurrency: 32 },
     };
 
 const say = (message: string) => process.stderr.write(`bench: ${message}\n`);

@@ -2,7 +2,9 @@
  * The production shape beside the default, in one run: the same end-to-end tasks and the same
  * webhook ingest on (a) the dev server (SQLite) with one worker and one HTTP server, (b) the
  * cluster (Temporal on PostgreSQL, two HTTP replicas behind the front door) with one worker, and
- * (c) the same cluster with two workers. CPU per process group shows where the next bottleneck is.
+ * (c) the same cluster with two workers. Both deployments run side by side and the shapes take
+ * turns (A B C, then C B A), so each sees the same machine noise; CPU per process group shows
+ * where the next bottleneck is.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -41,6 +43,7 @@ interface Shape {
 
 interface ShapeFigures {
   label: string;
+  round: number;
   tasks: number;
   ready: number;
   wallSeconds: number;
@@ -178,83 +181,88 @@ export async function benchClusterShape(options: ClusterShapeOptions): Promise<s
   const simulator = await buildSimulator({ timeScale: options.timeScale, rateLimit: false, seed: 31 });
   const simulatorUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
   const results: ShapeFigures[] = [];
-  const measure = async (shape: Shape, seed: number) => {
-    say(`${shape.label}: end to end…`);
-    const e2e = await endToEnd(shape, simulatorUrl, options.tasksPerKind, seed);
-    say(`${shape.label}: ingest…`);
+  let seed = 0;
+  const measure = async (shape: Shape, round: number) => {
+    say(`round ${round}, ${shape.label}: end to end…`);
+    const e2e = await endToEnd(shape, simulatorUrl, options.tasksPerKind, ++seed);
+    say(`round ${round}, ${shape.label}: ingest…`);
     const { figures, cpu } = await ingest(shape, options.callbacks, options.concurrency);
-    results.push({ label: shape.label, ...e2e, ingest: figures, ingestCpu: cpu });
+    results.push({ label: shape.label, round, ...e2e, ingest: figures, ingestCpu: cpu });
   };
+  const temporal = await BenchTemporal.start(`${options.dir}/shape-dev.sqlite`);
+  const service = await startService({
+    temporalAddress: temporal.address,
+    providerUrl: simulatorUrl,
+    dataDir: `${options.dir}/shape-dev`,
+    env: ENV,
+    worker: { entry: 'bench/support/workerProcess.ts', bundlePath: options.bundlePath },
+  });
+  say('starting the cluster…');
+  const cluster = await startTestCluster({
+    workers: 2,
+    replicas: 2,
+    simulator: false,
+    bundlePath: options.bundlePath,
+    env: { ...ENV, MUSIC_API_BASE_URL: simulatorUrl },
+  });
   try {
-    const temporal = await BenchTemporal.start(`${options.dir}/shape-dev.sqlite`);
-    try {
-      const service = await startService({
-        temporalAddress: temporal.address,
-        providerUrl: simulatorUrl,
-        dataDir: `${options.dir}/shape-dev`,
-        env: ENV,
-        worker: { entry: 'bench/support/workerProcess.ts', bundlePath: options.bundlePath },
-      });
-      try {
-        await measure(
-          {
-            label: 'dev server (SQLite), 1 worker, 1 HTTP server',
-            apiUrl: service.apiUrl,
-            callbackUrl: service.callbackUrl('music'),
-            groups: () => ({
-              temporal: [temporal.pid!],
-              http: [service.server.pid!],
-              workers: [service.worker.pid!],
-            }),
-          },
-          1,
-        );
-      } finally {
-        await service.close();
-      }
-    } finally {
-      await temporal.stop();
-    }
-
-    say('starting the cluster…');
-    const cluster = await startTestCluster({
-      workers: 2,
-      replicas: 2,
-      simulator: false,
-      bundlePath: options.bundlePath,
-      env: { ...ENV, MUSIC_API_BASE_URL: simulatorUrl },
+    const dev: Shape = {
+      label: 'dev server (SQLite), 1 worker, 1 HTTP server',
+      apiUrl: service.apiUrl,
+      callbackUrl: service.callbackUrl('music'),
+      groups: () => ({
+        temporal: [temporal.pid!],
+        http: [service.server.pid!],
+        workers: [service.worker.pid!],
+      }),
+    };
+    const onCluster = (workers: number): Shape => ({
+      label: `cluster (PostgreSQL), ${workers} worker${workers > 1 ? 's' : ''}, 2 HTTP replicas`,
+      apiUrl: cluster.apiUrl,
+      callbackUrl: cluster.callbackUrl('music'),
+      groups: () => ({
+        temporal: [cluster.temporal.pid!],
+        postgres: withChildren(cluster.postgres.process.pid),
+        http: cluster.servers.map((server) => server.pid!),
+        workers: cluster.workers.filter((worker) => worker.running).map((worker) => worker.pid!),
+        'front door + bench': [process.pid],
+      }),
     });
-    try {
-      const shapeOf = (workers: number): Shape => ({
-        label: `cluster (PostgreSQL), ${workers} worker${workers > 1 ? 's' : ''}, 2 HTTP replicas`,
-        apiUrl: cluster.apiUrl,
-        callbackUrl: cluster.callbackUrl('music'),
-        groups: () => ({
-          temporal: [cluster.temporal.pid!],
-          postgres: withChildren(cluster.postgres.process.pid),
-          http: cluster.servers.map((server) => server.pid!),
-          workers: cluster.workers.filter((worker) => worker.running).map((worker) => worker.pid!),
-          'front door + bench': [process.pid],
-        }),
-      });
-      await cluster.workers[1]!.stop();
-      await measure(shapeOf(1), 2);
-      await cluster.workers[1]!.start();
-      await measure(shapeOf(2), 3);
-    } finally {
-      await cluster.close();
+    const second = cluster.workers[1]!;
+    const shapes = [
+      { shape: dev, workers: undefined },
+      { shape: onCluster(1), workers: 1 },
+      { shape: onCluster(2), workers: 2 },
+    ];
+    for (const [round, order] of [shapes, [...shapes].reverse()].entries()) {
+      for (const { shape, workers } of order) {
+        if (workers === 1) await second.stop();
+        if (workers === 2) await second.start();
+        await measure(shape, round + 1);
+      }
     }
   } finally {
+    await cluster.close();
+    await service.close();
+    await temporal.stop();
     await simulator.close();
   }
   return describeShapes(results, options);
 }
 
 function describeShapes(results: ShapeFigures[], options: ClusterShapeOptions): string {
-  const base = results[0]!;
+  /** Each shape over both rounds: callbacks per second of all its ingest time. */
+  const labels = [...new Set(results.map((shape) => shape.label))];
+  const rateOf = (label: string) => {
+    const ofShape = results.filter((shape) => shape.label === label);
+    const seconds = ofShape.reduce((sum, shape) => sum + options.callbacks / shape.ingest.rate, 0);
+    return (ofShape.length * options.callbacks) / seconds;
+  };
+  const baseRate = rateOf(labels[0]!);
+  const base = { ingest: { rate: baseRate } };
   const table = markdownTable(
     [
-      'shape',
+      'round: shape',
       'tasks ready',
       'end to end (all tasks)',
       'SUCCESS → ready p50',
@@ -266,7 +274,7 @@ function describeShapes(results: ShapeFigures[], options: ClusterShapeOptions): 
       'errors',
     ],
     results.map((shape) => [
-      shape.label,
+      `${shape.round}: ${shape.label}`,
       `${shape.ready}/${shape.tasks}`,
       `${fixed(shape.wallSeconds, 1)} s`,
       ms(shape.latency.p50),
@@ -279,20 +287,25 @@ function describeShapes(results: ShapeFigures[], options: ClusterShapeOptions): 
     ]),
   );
   const cpu = markdownTable(
-    ['shape', 'CPU during ingest (% of one core)'],
-    results.map((shape) => [shape.label, describeCpu(shape.ingestCpu)]),
+    ['round: shape', 'CPU during ingest (% of one core)'],
+    results.map((shape) => [`${shape.round}: ${shape.label}`, describeCpu(shape.ingestCpu)]),
   );
   const busiest = (shape: ShapeFigures) =>
     Object.entries(shape.ingestCpu).sort(([, a], [, b]) => b - a)[0]?.[0] ?? '-';
   return [
     '## Production shape beside the dev server',
     '',
-    `The same work on each shape, in one run: ${options.tasksPerKind} task(s) of every kind end to end through the simulator (time scale ${options.timeScale}, callbacks delivered), then ${options.callbacks} webhook callbacks for distinct tasks (each starts a workflow), ${options.concurrency} at a time, through the HTTP endpoint (the cluster's front door). The cluster is \`npm run cluster\`'s code: Temporal ${TEMPORAL_SERVER_VERSION} on PostgreSQL, two HTTP replicas behind the front door; its second worker is stopped for the one-worker row.`,
+    `The same work on each shape, in one run, both deployments up side by side and the shapes taking turns (round 1 in this order, round 2 reversed): ${options.tasksPerKind} task(s) of every kind end to end through the simulator (time scale ${options.timeScale}, callbacks delivered), then ${options.callbacks} webhook callbacks for distinct tasks (each starts a workflow), ${options.concurrency} at a time, through the HTTP endpoint (the cluster's front door). The cluster is \`npm run cluster\`'s code: Temporal ${TEMPORAL_SERVER_VERSION} on PostgreSQL, two HTTP replicas behind the front door; its second worker is stopped for the one-worker row.`,
     '',
     table,
     '',
     cpu,
     '',
-    ...results.map((shape) => `- ${shape.label}: busiest during ingest: ${busiest(shape)}`),
+    ...labels.map(
+      (label) =>
+        `- ${label}: ${fixed(rateOf(label), 0)} callbacks/s over both rounds (${fixed(rateOf(label) / baseRate, 2)}× the dev server); busiest during ingest: ${[
+          ...new Set(results.filter((shape) => shape.label === label).map(busiest)),
+        ].join(', ')}`,
+    ),
   ].join('\n');
 }
