@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Prepares a checkout to run: npm dependencies and the Temporal CLI (dev server + Web UI);
-# with --for-tests (what `npm test` passes) also what tests need from Debian: chromium (the
-# Temporal UI test) and the PostgreSQL server binaries (the catalog tests).
+# with --cluster (what `npm run cluster` passes) also PostgreSQL and the Temporal server, its SQL
+# tool and the UI server, built with Go once per user; with --for-tests (what `npm test` passes)
+# everything the tests need: the cluster's parts and chromium (the Temporal UI test).
 # Works before node_modules exists; idempotent, and instant when everything is in place.
 set -euo pipefail
 
 for_tests=false
+cluster=false
 for arg in "$@"; do
   case "$arg" in
-    --for-tests) for_tests=true ;;
+    --for-tests) for_tests=true; cluster=true ;;
+    --cluster) cluster=true ;;
     *) printf 'setup: unknown option %s\n' "$arg" >&2; exit 2 ;;
   esac
 done
@@ -60,14 +63,49 @@ install_debian_package() { # package, what it is for
 if $for_tests && [ ! -x /usr/bin/chromium ]; then
   install_debian_package chromium 'the Temporal UI test'
 fi
-# The catalog tests start their own throwaway PostgreSQL server: no service is left running
+# The catalog tests and the cluster start their own PostgreSQL server: no service is left running
 # (the package's default cluster is not created).
-if $for_tests && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+if $cluster && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   if [ ! -e /etc/postgresql-common/createcluster.conf ] && [ "$(id -u)" = 0 ]; then
     mkdir -p /etc/postgresql-common
     echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
   fi
-  install_debian_package postgresql 'the PostgreSQL catalog tests'
+  install_debian_package postgresql 'the PostgreSQL catalog and the cluster'
+fi
+
+# The cluster's Go programs, each built once per user and version into the cache, then copied
+# into .tools/bin under the name src/cluster/binaries.ts looks for.
+install_go_binary() { # name in .tools/bin, package@version, cache directory
+  local name="$1" package="$2" cache="$3"
+  [ -x "$tools_bin/$name" ] && [ "$(cat "$tools_bin/$name.version" 2>/dev/null)" = "$package" ] && return 0
+  mkdir -p "$tools_bin"
+  if [ ! -x "$cache/$name" ]; then
+    if ! command -v go >/dev/null 2>&1; then
+      say "$name is missing and Go is not installed to build it: install Go 1.25+ and run \`npm run setup -- --cluster\` again"
+      exit 1
+    fi
+    say "building $package with Go (first time only, takes a few minutes)"
+    local build
+    build="$(mktemp -d)"
+    GOBIN="$build" GOFLAGS=-mod=mod nice -n 10 go install "$package"
+    mkdir -p "$cache"
+    # Each package's binary is called `server` or `sql`: keep it under the name it is run by.
+    mv "$build"/* "$cache/$name.tmp" && mv "$cache/$name.tmp" "$cache/$name"
+    rm -rf "$build"
+  fi
+  cp "$cache/$name" "$tools_bin/$name.tmp" && mv "$tools_bin/$name.tmp" "$tools_bin/$name"
+  printf '%s\n' "$package" >"$tools_bin/$name.version"
+}
+if $cluster; then
+  TEMPORAL_SERVER_VERSION="$(cat deploy/temporal/VERSION)"
+  TEMPORAL_UI_SERVER_VERSION="$(cat deploy/temporal-ui/VERSION)"
+  cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/music-tasks"
+  install_go_binary temporal-server "go.temporal.io/server/cmd/server@v$TEMPORAL_SERVER_VERSION" \
+    "$cache_root/temporal-server-$TEMPORAL_SERVER_VERSION"
+  install_go_binary temporal-sql-tool "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_SERVER_VERSION" \
+    "$cache_root/temporal-server-$TEMPORAL_SERVER_VERSION"
+  install_go_binary temporal-ui-server "github.com/temporalio/ui-server/v2/cmd/server@v$TEMPORAL_UI_SERVER_VERSION" \
+    "$cache_root/temporal-ui-server-$TEMPORAL_UI_SERVER_VERSION"
 fi
 
 # The Temporal CLI: PATH, then .tools/bin, then the per-user cache, then build it with Go.

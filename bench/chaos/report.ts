@@ -53,7 +53,7 @@ export function describeChaos(report: ChaosReport): string {
   const retried = report.submissions.filter((submission) => submission.attempts > 1).length;
   const partial = verdicts.reduce((sum, verdict) => sum + verdict.partialFiles, 0);
   const lines = [
-    `chaos: ${report.tasks} tasks, seed ${report.seed}, simulator time scale ${report.timeScale}, ${Math.round(report.durationMs / 1000)} s`,
+    `chaos (${report.shape}): ${report.tasks} tasks, seed ${report.seed}, simulator time scale ${report.timeScale}, ${Math.round(report.durationMs / 1000)} s`,
     '',
     outcomes,
     '',

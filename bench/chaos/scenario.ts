@@ -1,17 +1,20 @@
 /**
  * The chaos run, one implementation for `npm run chaos` and its scaled-down copy in `npm test`:
  * tasks of every kind through the real processes (server, worker, Temporal dev server on a SQLite
- * file) against the simulator with faults, while the processes are killed and started again;
- * then every task is checked against the simulator's truth and every log for unhandled errors.
+ * file — or, with `cluster`, the production shape: two of each on PostgreSQL-backed Temporal)
+ * against the simulator with faults, while the processes are killed and started again; then every
+ * task is checked against the simulator's truth and every log for unhandled errors.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildSimulator, type FaultConfig } from '../../src/simulator/app.ts';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import type { LogLine, ManagedProcess } from '../support/processes.ts';
 import { startService, type Service } from '../support/service.ts';
 import { eachLimited, watchTasks } from '../support/taskWatch.ts';
-import { BenchTemporal } from '../support/temporal.ts';
+import { BenchTemporal, bundleWorkflows } from '../support/temporal.ts';
 import { mixedKind, submissionFor } from './inputs.ts';
 import { scanLogs, type LogScan } from './logScan.ts';
 import { submitUntilAccepted, type Submitted } from './submitter.ts';
@@ -49,6 +52,8 @@ export interface ChaosOptions {
   scratchDir?: string;
   /** Echo the children's output. */
   echo?: boolean;
+  /** Run on the cluster shape (two workers, two HTTP replicas, Temporal on PostgreSQL). */
+  cluster?: boolean;
   progress?: (message: string) => void;
 }
 
@@ -60,6 +65,8 @@ export interface Disruption {
 }
 
 export interface ChaosReport {
+  /** `dev server` or `cluster`. */
+  shape: string;
   tasks: number;
   seed: number;
   timeScale: number;
@@ -89,12 +96,89 @@ export function disruptionOrder(restarts: Record<Part, number>): Part[] {
   return order;
 }
 
+/** What the chaos run drives: an API to submit to, and parts to kill (each kill picks the next replica). */
+interface Deployment {
+  apiUrl: string;
+  describe: string;
+  /** Kills one instance of the part (SIGKILL) and, after `downtimeMs`, starts it again. */
+  crash(part: Part, downtimeMs: number): Promise<void>;
+  /** The app processes whose logs are scanned. */
+  appProcesses(): ManagedProcess[];
+  close(): Promise<void>;
+}
+
+/** The provider's limit is on in the simulator, raised with the service's budget to keep the run short. */
+const CHAOS_RATE_LIMIT = { max: 100, windowMs: 10_000 };
+
+const CHAOS_ENV = {
+  POLL_INTERVAL: '1s',
+  POLL_MAX_INTERVAL: '4s',
+  TASK_DEADLINE: '20m',
+  PROVIDER_RATE_LIMIT: `${CHAOS_RATE_LIMIT.max}/${CHAOS_RATE_LIMIT.windowMs}ms`,
+};
+
+async function onDevServer(dir: string, simulatorUrl: string, echo?: boolean): Promise<Deployment> {
+  const temporal = await BenchTemporal.start(join(dir, 'temporal.sqlite'));
+  let service: Service;
+  try {
+    service = await startService({
+      temporalAddress: temporal.address,
+      providerUrl: simulatorUrl,
+      dataDir: join(dir, 'data'),
+      env: CHAOS_ENV,
+      echo,
+    });
+  } catch (error) {
+    await temporal.stop();
+    throw error;
+  }
+  return {
+    apiUrl: service.apiUrl,
+    describe: `Temporal dev server ${temporal.address} (SQLite ${join(dir, 'temporal.sqlite')}), server ${service.apiUrl} and worker`,
+    async crash(part, downtimeMs) {
+      if (part === 'temporal') return temporal.restart('SIGKILL', downtimeMs);
+      const child = part === 'worker' ? service.worker : service.server;
+      await child.stop('SIGKILL');
+      await sleep(downtimeMs);
+      await child.start();
+    },
+    appProcesses: () => [service.server, service.worker],
+    async close() {
+      await service.close();
+      await temporal.stop();
+    },
+  };
+}
+
+async function onCluster(dir: string, simulatorUrl: string, echo?: boolean): Promise<Deployment> {
+  // Outside the run's scratch directory: PostgreSQL's own user must be able to reach its files.
+  const cluster: TestCluster = await startTestCluster({
+    simulator: false,
+    bundlePath: await bundleWorkflows(dir),
+    env: { ...CHAOS_ENV, MUSIC_API_BASE_URL: simulatorUrl },
+    echo,
+  });
+  const next: Record<Exclude<Part, 'temporal'>, number> = { worker: 0, server: 0 };
+  return {
+    apiUrl: cluster.apiUrl,
+    describe: `cluster: Temporal ${cluster.temporalAddress} on PostgreSQL, front door ${cluster.apiUrl} over ${cluster.servers.length} replicas, ${cluster.workers.length} workers`,
+    async crash(part, downtimeMs) {
+      const group =
+        part === 'temporal' ? [cluster.temporal] : part === 'worker' ? cluster.workers : cluster.servers;
+      const child = group[part === 'temporal' ? 0 : next[part]++ % group.length]!;
+      await child.stop('SIGKILL');
+      await sleep(downtimeMs);
+      await child.start();
+    },
+    appProcesses: () => [...cluster.servers, ...cluster.workers],
+    close: () => cluster.close(),
+  };
+}
+
 async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
   return { status: response.status, body: (await response.json()) as T };
 }
-
-const CHAOS_RATE_LIMIT = { max: 100, windowMs: 10_000 };
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
@@ -105,9 +189,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, 'chaos-'));
   const failures: string[] = [];
-  let temporal: BenchTemporal | undefined;
   let simulator: FastifyInstance | undefined;
-  let service: Service | undefined;
+  let deployment: Deployment | undefined;
   const submissions: Submitted[] = [];
   const disruptions: Disruption[] = [];
   let verdicts: TaskVerdict[] = [];
@@ -115,31 +198,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let unexpectedExits: string[] = [];
 
   try {
-    temporal = await BenchTemporal.start(join(dir, 'temporal.sqlite'));
     simulator = await buildSimulator({
       timeScale,
       seed,
       faults: { ...CHAOS_FAULTS, ...options.faults },
-      // The provider's limit is on, raised with the service's budget to keep the run short.
       rateLimit: CHAOS_RATE_LIMIT,
     });
     const simulatorUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
-    say(`Temporal ${temporal.address} (SQLite ${join(dir, 'temporal.sqlite')}), simulator ${simulatorUrl}`);
-    service = await startService({
-      temporalAddress: temporal.address,
-      providerUrl: simulatorUrl,
-      dataDir: join(dir, 'data'),
-      env: {
-        POLL_INTERVAL: '1s',
-        POLL_MAX_INTERVAL: '4s',
-        TASK_DEADLINE: '20m',
-        PROVIDER_RATE_LIMIT: `${CHAOS_RATE_LIMIT.max}/${CHAOS_RATE_LIMIT.windowMs}ms`,
-      },
-      echo: options.echo,
-    });
-    say(`server ${service.apiUrl} and worker up; submitting ${options.tasks} tasks`);
-    const running = service;
-    const clock = temporal;
+    say(`simulator ${simulatorUrl}; starting the ${options.cluster ? 'cluster' : 'service'}`);
+    deployment = await (options.cluster ? onCluster : onDevServer)(dir, simulatorUrl, options.echo);
+    say(`${deployment.describe} up; submitting ${options.tasks} tasks`);
+    const running = deployment;
 
     const spreadMs = options.submitSpreadMs ?? options.tasks * 200;
     const order = disruptionOrder(options.restarts);
@@ -172,14 +241,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         if (submissions.length < threshold) return;
         const killedAt = Date.now();
         say(`${submissions.length} submitted: killing the ${part} (SIGKILL)`);
-        if (part === 'temporal') {
-          await clock.restart('SIGKILL', options.downtimeMs ?? 2_000);
-        } else {
-          const child = part === 'worker' ? running.worker : running.server;
-          await child.stop('SIGKILL');
-          await sleep(options.downtimeMs ?? 2_000);
-          await child.start();
-        }
+        await running.crash(part, options.downtimeMs ?? 2_000);
         const outageMs = Date.now() - killedAt;
         disruptions.push({ part, afterSubmitted: submissions.length, outageMs });
         say(`the ${part} is back after ${outageMs} ms`);
@@ -216,14 +278,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   } catch (error) {
     failures.push(`the run stopped: ${error instanceof Error ? error.stack : String(error)}`);
   } finally {
-    await service?.close();
+    await deployment?.close();
     await simulator?.close();
-    await temporal?.stop();
   }
-  if (service) {
-    logs = scanLogs([...service.server.logs, ...service.worker.logs]);
-    unexpectedExits = [...service.server.unexpectedExits, ...service.worker.unexpectedExits].map(
-      (exit) => `exited by itself: ${exit}`,
+  if (deployment) {
+    const processes = deployment.appProcesses();
+    logs = scanLogs(processes.flatMap((part): LogLine[] => part.logs));
+    unexpectedExits = processes.flatMap((part) =>
+      part.unexpectedExits.map((exit) => `${part.spec.name} exited by itself: ${exit}`),
     );
     for (const entry of logs.problems) failures.push(`[${entry.process}#${entry.incarnation}] ${entry.text}`);
     failures.push(...unexpectedExits);
@@ -231,6 +293,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const keep = failures.length > 0;
   if (!keep) rmSync(dir, { recursive: true, force: true });
   return {
+    shape: options.cluster ? 'cluster' : 'dev server',
     tasks: options.tasks,
     seed,
     timeScale,

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { envSchema, loadConfig } from '../../src/config.ts';
+import { clusterBinary, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from '../../src/cluster/binaries.ts';
+import { DEFAULT_TEMPORAL_PORTS, temporalServerEnv } from '../../src/cluster/temporalServer.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (file: string) => readFileSync(join(root, file), 'utf8');
@@ -12,6 +15,7 @@ interface Service {
   image?: string;
   build?: unknown;
   command?: string[] | string;
+  entrypoint?: string[];
   profiles?: string[];
   environment?: Record<string, string>;
   ports?: string[];
@@ -150,8 +154,9 @@ describe('docker-compose.yml', () => {
     assert.equal(catalog.username, catalogDb.POSTGRES_USER);
     assert.equal(catalog.password, catalogDb.POSTGRES_PASSWORD);
     assert.equal(catalog.pathname, `/${catalogDb.POSTGRES_DB}`);
-    assert.equal(envOf('temporal').POSTGRES_SEEDS, 'temporal-db');
-    assert.equal(envOf('temporal').POSTGRES_PWD, envOf('temporal-db').POSTGRES_PASSWORD);
+    assert.equal(envOf('temporal').TEMPORAL_DB_HOST, 'temporal-db');
+    assert.equal(envOf('temporal').TEMPORAL_DB_USER, envOf('temporal-db').POSTGRES_USER);
+    assert.equal(envOf('temporal').TEMPORAL_DB_PASSWORD, envOf('temporal-db').POSTGRES_PASSWORD);
 
     assert.ok(worker.observability.workerMetricsPort, 'the worker serves metrics');
     assert.ok(publishes('worker', String(worker.observability.workerMetricsPort)));
@@ -206,6 +211,96 @@ describe('docker-compose.yml', () => {
       assert.deepEqual(service(name).volumes, [`music-data:${envOf(name).DATA_DIR}`]);
     }
     assert.ok('music-data' in compose.volumes);
+  });
+});
+
+describe('one Temporal version and configuration for docker-compose and npm run cluster', () => {
+  const template = read('deploy/temporal/config/music-tasks.yaml');
+  /** Every variable the server configuration reads, with whether it has a default. */
+  const templateVariables = new Map(
+    [...template.matchAll(/env "([A-Z_]+)"( \| default)?/g)].map(([, name, hasDefault]) => [
+      name!,
+      !!hasDefault,
+    ]),
+  );
+  const mountOf = (name: string, source: string) =>
+    (service(name).volumes ?? []).find((volume) => volume.split(':')[0] === source)?.split(':')[1];
+
+  it('pins the server, its admin tools and the UI to the versions the native cluster builds', () => {
+    assert.equal(service('temporal').image, `temporalio/server:${TEMPORAL_SERVER_VERSION}`);
+    assert.equal(service('temporal-schema').image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+    assert.equal(service('temporal-ui').image, `temporalio/ui:${TEMPORAL_UI_VERSION}`);
+    const setup = read('scripts/setup.sh');
+    for (const pkg of ['go.temporal.io/server/cmd/server@v', 'go.temporal.io/server/cmd/tools/sql@v'])
+      assert.ok(
+        setup.includes(`${pkg}$TEMPORAL_SERVER_VERSION`),
+        `setup builds ${pkg} at deploy/temporal/VERSION`,
+      );
+    assert.match(setup, /TEMPORAL_SERVER_VERSION="\$\(cat deploy\/temporal\/VERSION\)"/);
+  });
+
+  it('starts the server from the mounted deploy/temporal configuration, as the native cluster does', () => {
+    const mounted = mountOf('temporal', './deploy/temporal');
+    assert.ok(mounted, 'deploy/temporal is mounted into the server');
+    const args = [...(service('temporal').entrypoint ?? []), ...(service('temporal').command as string[])];
+    assert.equal(args[0], 'temporal-server');
+    const flag = (name: string) => args[args.indexOf(name) + 1];
+    // The configuration directory, inside the mount, is the one the native cluster reads.
+    assert.equal(`${flag('--root')}/${flag('--config')}`, `${mounted}/config`);
+    assert.ok(existsSync(join(root, 'deploy', 'temporal', 'config', `${flag('--env')}.yaml`)));
+    assert.ok(args.includes('--allow-no-auth'));
+    const env = envOf('temporal');
+    assert.equal(
+      env.TEMPORAL_DYNAMIC_CONFIG_FILE,
+      `${mounted}/dynamicconfig/music-tasks.yaml`,
+      'the server reads the shared dynamic config',
+    );
+    for (const variable of Object.keys(env))
+      assert.ok(templateVariables.has(variable), `${variable} is read by the server configuration`);
+    for (const variable of Object.keys(temporalServerEnv(DEFAULT_TEMPORAL_PORTS, 5432)))
+      assert.ok(templateVariables.has(variable), `the native cluster's ${variable} is read by it too`);
+    const schema = mountOf('temporal-schema', './deploy/temporal');
+    const script = (service('temporal-schema').command as string[]).join('\n');
+    assert.ok(
+      script.includes(`${schema}/schema/postgresql/v12/`),
+      'the schema comes from deploy/temporal/schema',
+    );
+    assert.match(
+      script,
+      /update-schema[^\n]*\|\| \{ sql setup-schema -v 0\.0/,
+      'the base schema only where none is',
+    );
+  });
+
+  it('renders the defaults of the configuration as the native ports', () => {
+    assert.match(template, /^# enable-template$/m);
+    for (const [variable, hasDefault] of templateVariables) {
+      if (variable !== 'TEMPORAL_METRICS_ADDRESS') assert.ok(hasDefault, `${variable} has a default`);
+    }
+    assert.ok(template.includes(`TEMPORAL_FRONTEND_PORT" | default "${DEFAULT_TEMPORAL_PORTS.frontend}"`));
+    assert.ok(template.includes(`TEMPORAL_HISTORY_PORT" | default "${DEFAULT_TEMPORAL_PORTS.history}"`));
+  });
+
+  it('gives every Temporal server the dynamic config the provider rate budget needs, valid for this version', () => {
+    const file = join(root, 'deploy', 'temporal', 'dynamicconfig', 'music-tasks.yaml');
+    const dynamic = parse(readFileSync(file, 'utf8')) as Record<
+      string,
+      { value: unknown; constraints?: Record<string, string> }[]
+    >;
+    assert.deepEqual(dynamic['matching.useNewMatcher'], [{ value: true }]);
+    for (const key of ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions']) {
+      assert.deepEqual(
+        dynamic[key],
+        [{ value: 1, constraints: { taskQueueName: 'music-tasks-provider' } }],
+        key,
+      );
+    }
+    // The server's own validator: an unknown key or a wrong type fails here, not at run time.
+    const result = spawnSync(clusterBinary('temporal-server'), ['validate-dynamic-config', file], {
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    assert.doesNotMatch(result.stdout, /error|warning/);
   });
 });
 
