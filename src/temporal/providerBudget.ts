@@ -19,8 +19,6 @@ export { CALL_PRIORITY, type CallPurpose } from './callPriority.ts';
  */
 export const BUDGET_HEADROOM = 0.95;
 
-/** After a pause, calls go at half the rate for one window of the provider's limit. */
-const SLOW_FACTOR = 0.5;
 /** How often each worker checks whether a pause (by any worker) has ended. */
 const RECONCILE_EVERY_MS = 1_000;
 const COOLDOWN_REASON = 'music-tasks cooldown ';
@@ -38,16 +36,13 @@ export function dispatchRate(budget: ProviderBudget): number {
 /** A pause as the task queue's config records it, readable by every worker. */
 interface Cooldown {
   pausedUntil: number;
-  slowUntil: number;
 }
 
 function readCooldown(reason: string | null | undefined): Cooldown | undefined {
   if (!reason?.startsWith(COOLDOWN_REASON)) return undefined;
   try {
     const parsed = JSON.parse(reason.slice(COOLDOWN_REASON.length)) as Partial<Cooldown>;
-    if (typeof parsed.pausedUntil === 'number' && typeof parsed.slowUntil === 'number') {
-      return { pausedUntil: parsed.pausedUntil, slowUntil: parsed.slowUntil };
-    }
+    if (typeof parsed.pausedUntil === 'number') return { pausedUntil: parsed.pausedUntil };
   } catch {
     // not ours: left alone
   }
@@ -57,9 +52,8 @@ function readCooldown(reason: string | null | undefined): Cooldown | undefined {
 export interface BudgetState {
   /** Calls per second allowed now (the configured rate, lower while cooling down). */
   rate: number;
-  source: 'budget' | 'paused' | 'slowed' | 'operator';
+  source: 'budget' | 'paused' | 'operator';
   pausedUntil?: number;
-  slowUntil?: number;
 }
 
 /** Pauses and restores the provider queue for the fleet; one per worker process. */
@@ -74,7 +68,7 @@ export class BudgetGovernor {
     private readonly connection: ConnectionLike,
     private readonly namespace: string,
     private readonly taskQueue: string,
-    private readonly budget: ProviderBudget,
+    budget: ProviderBudget,
     private readonly logger?: Pick<Logger, 'info' | 'warn'>,
   ) {
     this.rate = dispatchRate(budget);
@@ -103,15 +97,16 @@ export class BudgetGovernor {
   }
 
   /**
-   * The provider said 430/405: every worker stops sending for `retryAfterMs` (at least a second),
-   * then sends at half the rate for one window of the limit, then at the full budget again.
+   * The provider said 430/405: every worker stops sending for `retryAfterMs` (at least a second;
+   * the provider's own figure of when a slot is free again), then sends at the full budget again.
+   * Met again and again (someone else spends the same key), the pauses leave the fleet what is left.
    */
   async rateLimited(retryAfterMs: number | undefined): Promise<void> {
     const now = Date.now();
     const pausedUntil = now + Math.max(1_000, retryAfterMs ?? 2_000);
     // A pause already reaching as far covers this 430 too (many calls meet the same limit).
     if (this.known && this.known.pausedUntil >= pausedUntil - 250) return;
-    const cooldown = { pausedUntil, slowUntil: pausedUntil + this.budget.windowMs };
+    const cooldown = { pausedUntil };
     this.known = cooldown;
     this.logger?.warn(
       { pauseMs: pausedUntil - now, taskQueue: this.taskQueue },
@@ -148,7 +143,7 @@ export class BudgetGovernor {
     const cooldown = readCooldown(limit.metadata?.reason);
     const rate = limit.rateLimit.requestsPerSecond ?? 0;
     if (!cooldown) return { rate, source: 'operator' };
-    return { rate, source: rate === 0 ? 'paused' : 'slowed', ...cooldown };
+    return { rate, source: 'paused', ...cooldown };
   }
 
   /** Moves a pause on to its next step once its time has come; leaves any other setting alone. */
@@ -163,13 +158,9 @@ export class BudgetGovernor {
       const limit = config?.queueRateLimit;
       const cooldown = readCooldown(limit?.metadata?.reason);
       if (!limit?.rateLimit || !cooldown) return;
-      const now = Date.now();
-      const rate = limit.rateLimit.requestsPerSecond ?? 0;
-      if (now >= cooldown.slowUntil) {
+      if (Date.now() >= cooldown.pausedUntil) {
         await this.clear();
         this.logger?.info({ taskQueue: this.taskQueue }, 'provider budget restored');
-      } else if (now >= cooldown.pausedUntil && rate === 0) {
-        await this.setRate(this.rate * SLOW_FACTOR, cooldown);
       }
     } catch (error) {
       this.logger?.warn({ err: error }, 'could not check the provider budget; will try again');
