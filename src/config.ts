@@ -28,6 +28,42 @@ const optionalText = z
   .trim()
   .optional()
   .transform((value) => (value ? value : undefined));
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+
+/** A byte count: `16777216`, `16MiB`, `500kb`. */
+const byteSize = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value);
+      const unit = BYTE_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
+      const bytes = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
+      if (!(bytes > 0)) {
+        ctx.addIssue({ code: 'custom', message: `expected a size like 16MiB or 500kb, got "${value}"` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+/** Comma-separated http(s) origins, each normalized to `scheme://host[:port]`. */
+const originList = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const origins: string[] = [];
+    for (const entry of (text ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+      const url = URL.canParse(entry) ? new URL(entry) : undefined;
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        ctx.addIssue({ code: 'custom', message: `expected http(s) origins separated by commas, got "${entry}"` });
+        return z.NEVER;
+      }
+      origins.push(url.origin);
+    }
+    return origins;
+  });
+
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
   .transform((url) => url.replace(/\/+$/, ''));
@@ -93,6 +129,15 @@ export const envSchema = z.object({
   /** OTLP/HTTP collector base URL; when set, workflows, activities and client calls are traced. */
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
   OTEL_SERVICE_NAME: optionalText,
+  /** Origins downloads may reach although they resolve to non-public addresses (the provider's always may). */
+  FETCH_ALLOWED_ORIGINS: originList,
+  FETCH_MAX_AUDIO_BYTES: byteSize('256MiB'),
+  FETCH_MAX_IMAGE_BYTES: byteSize('16MiB'),
+  FETCH_MAX_VIDEO_BYTES: byteSize('512MiB'),
+  /** A download that sends nothing for this long, or too little (FETCH_MIN_RATE), is stopped. */
+  FETCH_IDLE_TIMEOUT: duration('30s'),
+  /** Bytes per second a download must keep up, measured over each FETCH_IDLE_TIMEOUT window. */
+  FETCH_MIN_RATE: byteSize('4KiB'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -183,6 +228,12 @@ function buildConfig(env: Env) {
         : undefined,
     },
     catalog: { databaseUrl: env.DATABASE_URL, sqlitePath: join(dataDir, 'catalog.sqlite') },
+    fetch: {
+      allowedOrigins: env.FETCH_ALLOWED_ORIGINS,
+      maxBytes: { audio: env.FETCH_MAX_AUDIO_BYTES, image: env.FETCH_MAX_IMAGE_BYTES, video: env.FETCH_MAX_VIDEO_BYTES },
+      idleTimeoutMs: env.FETCH_IDLE_TIMEOUT,
+      minBytesPerSecond: env.FETCH_MIN_RATE,
+    },
     logLevel: env.LOG_LEVEL,
     observability: {
       workerMetricsPort: env.WORKER_METRICS_PORT,

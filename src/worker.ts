@@ -72,7 +72,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     catalog: ownedCatalog,
     temporal: client,
     tracking: trackingSettings(config),
-    callbackUrl: (kind) => callbackUrlFor(config.publicBaseUrl, kind, secret),
+    callbackUrl: (kind, nonce) => callbackUrlFor(config.publicBaseUrl, kind, secret, nonce),
     ...options.deps,
   };
   const activities = createActivities(deps);

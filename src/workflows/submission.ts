@@ -1,8 +1,10 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
 import type { SubmissionInput, SubmissionResult } from './definitions.ts';
-import { musicTaskWorkflowId } from './definitions.ts';
+import { idempotencyKeyOf, musicTaskWorkflowId } from './definitions.ts';
+import { submissionNonce } from './callbackNonce.ts';
+import { keepEarlyCallbacks } from './earlyCallbacks.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -30,13 +32,22 @@ const { trackTask } = proxyActivities<Activities>({
  * from the client's idempotency key, so a retried request costs the provider nothing.
  */
 export async function submitMusicTask(input: SubmissionInput): Promise<SubmissionResult> {
-  const { taskId, submittedAt } = await submitToProvider({ kind: input.kind, input: input.input });
+  const early = keepEarlyCallbacks();
+  // The callback URL proves this submission only; its nonce names the submission's workflow.
+  const callbackNonce = submissionNonce(idempotencyKeyOf(workflowInfo().workflowId));
+  const { taskId, submittedAt } = await submitToProvider({
+    kind: input.kind,
+    input: input.input,
+    callbackNonce,
+  });
   await trackTask({
     taskId,
     kind: input.kind,
     submittedAt,
     ...(input.summary ? { summary: input.summary } : {}),
     ...input.tracking,
+    callbackNonce,
   });
+  await early.handOn(taskId);
   return { taskId, workflowId: musicTaskWorkflowId(taskId), kind: input.kind, submittedAt };
 }
