@@ -65,6 +65,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     provider: new ProviderClient({
       baseUrl: config.provider.baseUrl,
       apiKey: config.provider.apiKey,
+      allowPlainHttp: config.provider.allowPlainHttp,
       logger,
       onCall: metrics.recordProviderCall,
     }),

@@ -42,7 +42,9 @@ function assetErrorOf(error: unknown, sourceUrl: string): AssetError {
       cause: error,
     });
   }
-  return new AssetError('AssetUnavailable', `download of ${describeUrl(sourceUrl)} broke off`, { cause: error });
+  return new AssetError('AssetUnavailable', `download of ${describeUrl(sourceUrl)} broke off`, {
+    cause: error,
+  });
 }
 
 /**

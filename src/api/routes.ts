@@ -15,10 +15,7 @@ import { callbackUrlFor } from '../webhook/token.ts';
 import { TaskStore } from './taskStore.ts';
 
 const taskIdParams = z.object({
-  taskId: z
-    .string()
-    .trim()
-    .refine(isProviderTaskId, '1 to 128 letters, digits, . _ : -'),
+  taskId: z.string().trim().refine(isProviderTaskId, '1 to 128 letters, digits, . _ : -'),
 });
 const kindSchema = z.enum(TASK_KINDS, { error: `expected one of ${TASK_KINDS.join(', ')}` });
 

@@ -20,3 +20,15 @@ export function isIpLiteral(host: string): boolean {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   return ipaddr.isValid(bare);
 }
+
+/** Whether `host` (a hostname or IP literal) is loopback: `127.0.0.0/8`, `::1`, `localhost`, `*.localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).toLowerCase();
+  if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
+  if (!ipaddr.isValid(bare)) return false;
+  let parsed = ipaddr.parse(bare);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  }
+  return parsed.range() === 'loopback';
+}

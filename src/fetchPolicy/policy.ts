@@ -74,7 +74,11 @@ export class FetchPolicy {
         try {
           next = new URL(location, current).toString();
         } catch {
-          throw new FetchPolicyError('refused', 'redirects', `${describeUrl(current)} redirected to an invalid URL`);
+          throw new FetchPolicyError(
+            'refused',
+            'redirects',
+            `${describeUrl(current)} redirected to an invalid URL`,
+          );
         }
         current = this.checkUrl(next);
         continue;
@@ -96,7 +100,11 @@ export class FetchPolicy {
       throw new FetchPolicyError('refused', 'scheme', `not a URL: ${describeUrl(text)}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new FetchPolicyError('refused', 'scheme', `${url.protocol} URLs are not fetched (http and https only)`);
+      throw new FetchPolicyError(
+        'refused',
+        'scheme',
+        `${url.protocol} URLs are not fetched (http and https only)`,
+      );
     }
     if (!this.allowsPrivate(url) && isIpLiteral(url.hostname) && !isPublicAddress(url.hostname)) {
       throw this.addressRefused(url);
@@ -121,7 +129,8 @@ export class FetchPolicy {
         if (!addresses.length || addresses.some((entry) => !isPublicAddress(entry.address))) {
           return callback(this.addressRefused(url), '', 0);
         }
-        if ((options as { all?: boolean }).all) return (callback as never as (e: null, a: LookupAddress[]) => void)(null, addresses);
+        if ((options as { all?: boolean }).all)
+          return (callback as never as (e: null, a: LookupAddress[]) => void)(null, addresses);
         callback(null, addresses[0]!.address, addresses[0]!.family);
       });
     }) as LookupFunction;
@@ -140,7 +149,11 @@ export class FetchPolicy {
       });
       request.setTimeout(this.settings.idleTimeoutMs, () =>
         request.destroy(
-          new FetchPolicyError('failed', 'idle', `${describeUrl(url)} did not answer within ${this.settings.idleTimeoutMs} ms`),
+          new FetchPolicyError(
+            'failed',
+            'idle',
+            `${describeUrl(url)} did not answer within ${this.settings.idleTimeoutMs} ms`,
+          ),
         ),
       );
       // The address really connected to, checked again: nothing between lookup and connect can swap it.
@@ -157,7 +170,11 @@ export class FetchPolicy {
         if (error instanceof FetchPolicyError) return reject(error);
         if (signal?.aborted) return reject(signal.reason ?? error);
         const code = (error as NodeJS.ErrnoException).code ?? error.name;
-        reject(new FetchPolicyError('failed', 'unreachable', `cannot fetch ${describeUrl(url)}: ${code}`, { cause: error }));
+        reject(
+          new FetchPolicyError('failed', 'unreachable', `cannot fetch ${describeUrl(url)}: ${code}`, {
+            cause: error,
+          }),
+        );
       });
     });
   }
@@ -189,11 +206,17 @@ export class FetchPolicy {
       },
     });
     const tooLarge = () =>
-      new FetchPolicyError('refused', 'too_large', `${describeUrl(url)} is larger than the ${cap}-byte cap for ${family} files`);
+      new FetchPolicyError(
+        'refused',
+        'too_large',
+        `${describeUrl(url)} is larger than the ${cap}-byte cap for ${family} files`,
+      );
     const needed = Math.ceil((minBytesPerSecond * idleTimeoutMs) / 1000);
     const timer = setInterval(() => {
       if (inWindow === 0) {
-        fail(new FetchPolicyError('failed', 'idle', `${describeUrl(url)} sent nothing for ${idleTimeoutMs} ms`));
+        fail(
+          new FetchPolicyError('failed', 'idle', `${describeUrl(url)} sent nothing for ${idleTimeoutMs} ms`),
+        );
       } else if (inWindow < needed) {
         fail(
           new FetchPolicyError(

@@ -10,18 +10,27 @@ export const MAX_CALLBACK_STRING = 32 * 1024;
  * in one pass before it is parsed: no recursion over a hostile body can overflow the stack.
  * @throws HttpError 400 `callback_too_deep` or `callback_field_too_long`
  */
-export function assertJsonBounds(text: string, maxDepth = MAX_CALLBACK_DEPTH, maxString = MAX_CALLBACK_STRING): void {
+export function assertJsonBounds(
+  text: string,
+  maxDepth = MAX_CALLBACK_DEPTH,
+  maxString = MAX_CALLBACK_STRING,
+): void {
   let depth = 0;
   let inString = false;
   let stringStart = 0;
   for (let index = 0; index < text.length; index++) {
     const char = text.charCodeAt(index);
     if (inString) {
-      if (char === 0x5c) index++; // backslash: skip the escaped character
+      if (char === 0x5c)
+        index++; // backslash: skip the escaped character
       else if (char === 0x22) inString = false;
       else continue;
       if (!inString && index - stringStart > maxString) {
-        throw new HttpError(400, 'callback_field_too_long', `a string in the callback is over ${maxString} characters`);
+        throw new HttpError(
+          400,
+          'callback_field_too_long',
+          `a string in the callback is over ${maxString} characters`,
+        );
       }
       continue;
     }
@@ -30,13 +39,21 @@ export function assertJsonBounds(text: string, maxDepth = MAX_CALLBACK_DEPTH, ma
       stringStart = index;
     } else if (char === 0x7b || char === 0x5b) {
       if (++depth > maxDepth) {
-        throw new HttpError(400, 'callback_too_deep', `the callback is nested deeper than ${maxDepth} levels`);
+        throw new HttpError(
+          400,
+          'callback_too_deep',
+          `the callback is nested deeper than ${maxDepth} levels`,
+        );
       }
     } else if (char === 0x7d || char === 0x5d) {
       depth--;
     }
   }
   if (inString && text.length - stringStart > maxString) {
-    throw new HttpError(400, 'callback_field_too_long', `a string in the callback is over ${maxString} characters`);
+    throw new HttpError(
+      400,
+      'callback_field_too_long',
+      `a string in the callback is over ${maxString} characters`,
+    );
   }
 }

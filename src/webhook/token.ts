@@ -51,9 +51,11 @@ export function verifyCallbackQuery(
 ): CallbackProof | undefined {
   if (query.token !== undefined) return tokenMatches(query.token, secrets) ? { by: 'secret' } : undefined;
   const { nonce, sig } = query;
-  if (typeof nonce !== 'string' || typeof sig !== 'string' || !nonce || nonce.length > MAX_NONCE) return undefined;
+  if (typeof nonce !== 'string' || typeof sig !== 'string' || !nonce || nonce.length > MAX_NONCE)
+    return undefined;
   const given = digest(sig);
   let match = false;
-  for (const secret of secrets) match = timingSafeEqual(given, digest(signNonce(secret, kind, nonce))) || match;
+  for (const secret of secrets)
+    match = timingSafeEqual(given, digest(signNonce(secret, kind, nonce))) || match;
   return match ? { by: 'nonce', nonce } : undefined;
 }

@@ -57,9 +57,11 @@ export function planAssets(taskId: string, kind: TaskKind, result: TaskResult): 
     add('audio', `${track.id}-audio`, track.audioUrl, extra);
     add('image', `${track.id}-image`, track.imageUrl, { trackId: track.id });
   }
-  if (shape === 'stems') for (const [stem, url] of Object.entries(result.stems ?? {})) add('stem', `stem-${stem}`, url);
+  if (shape === 'stems')
+    for (const [stem, url] of Object.entries(result.stems ?? {})) add('stem', `stem-${stem}`, url);
   if (shape === 'wav') add('wav', 'audio-wav', result.wavUrl);
   if (shape === 'video') add('video', 'video', result.videoUrl);
-  if (shape === 'images') (result.images ?? []).forEach((url, index) => add('cover', `cover-${index + 1}`, url));
+  if (shape === 'images')
+    (result.images ?? []).forEach((url, index) => add('cover', `cover-${index + 1}`, url));
   return specs;
 }

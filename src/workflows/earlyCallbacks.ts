@@ -1,5 +1,10 @@
 import { getExternalWorkflowHandle, log, setHandler } from '@temporalio/workflow';
-import { callbackSignal, earlyCallbackSignal, musicTaskWorkflowId, type CallbackSignal } from './definitions.ts';
+import {
+  callbackSignal,
+  earlyCallbackSignal,
+  musicTaskWorkflowId,
+  type CallbackSignal,
+} from './definitions.ts';
 
 /** Early callbacks one submission keeps: the provider sends a few phases, not a stream. */
 const EARLY_CALLBACKS_KEPT = 16;
@@ -21,7 +26,10 @@ export function keepEarlyCallbacks() {
       while (early.length) {
         const signal = early.shift()!;
         if (signal.callback.taskId !== taskId) {
-          log.warn('dropped an early callback naming another task', { taskId, named: signal.callback.taskId });
+          log.warn('dropped an early callback naming another task', {
+            taskId,
+            named: signal.callback.taskId,
+          });
           continue;
         }
         await task.signal(callbackSignal, signal);
