@@ -14,12 +14,15 @@ const at = '2026-11-28T10:00:00.000Z';
 const reason = (answer: unknown) => (typeof answer === 'string' ? answer : JSON.stringify(answer));
 
 describe('readCallbackSignal (what the workflow takes as a `callback` signal)', () => {
-  it('passes the webhook envelope through', () => {
+  it('takes the webhook envelope, keeping only the fields the workflow reads', () => {
     const signal = {
-      callback: { taskId: 't', kind: 'music' as const, phase: 'text' as const, code: 200, result: {} },
+      callback: { taskId: 't', kind: 'music' as const, phase: 'text' as const, code: 200, result: { x: 1 } },
       receipt: { receivedAt: at, bodyHash: 'h' },
     };
-    assert.equal(readCallbackSignal(signal, 'music', at), signal);
+    assert.deepEqual(readCallbackSignal(signal, 'music', at), {
+      callback: { taskId: 't', kind: 'music', phase: 'text', code: 200 },
+      receipt: { receivedAt: at, bodyHash: 'h' },
+    });
   });
 
   it('reads the phase of raw provider bodies, bare or wrapped, with or without callbackType', () => {
