@@ -33,6 +33,13 @@ export const DEFAULT_MAX_REDIRECTS = 5;
 
 const origin = (text: string) => new URL(text).origin;
 
+const tooLarge = (url: URL, cap: number, family: AssetFamily) =>
+  new FetchPolicyError(
+    'refused',
+    'too_large',
+    `${describeUrl(url)} is larger than the ${cap}-byte cap for ${family} files`,
+  );
+
 /**
  * The one way the service fetches a URL it was told about (provider files, later notifications).
  * Addresses are checked after DNS resolution and again on the connected socket, so a name that
@@ -82,6 +89,11 @@ export class FetchPolicy {
         }
         current = this.checkUrl(next);
         continue;
+      }
+      const cap = this.settings.maxBytes[family];
+      if (Number(response.headers['content-length']) > cap) {
+        response.destroy();
+        throw tooLarge(current, cap, family);
       }
       return {
         status: response.statusCode ?? 0,
@@ -188,16 +200,13 @@ export class FetchPolicy {
       response.destroy(error);
       meter.destroy(error);
     };
-    const declared = Number(response.headers['content-length']);
     let total = 0;
     let inWindow = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         total += chunk.length;
         inWindow += chunk.length;
-        if (total > cap) {
-          return done(tooLarge());
-        }
+        if (total > cap) return done(tooLarge(url, cap, family));
         done(null, chunk);
       },
       flush(done) {
@@ -205,12 +214,6 @@ export class FetchPolicy {
         done();
       },
     });
-    const tooLarge = () =>
-      new FetchPolicyError(
-        'refused',
-        'too_large',
-        `${describeUrl(url)} is larger than the ${cap}-byte cap for ${family} files`,
-      );
     const needed = Math.ceil((minBytesPerSecond * idleTimeoutMs) / 1000);
     const timer = setInterval(() => {
       if (inWindow === 0) {
@@ -234,10 +237,6 @@ export class FetchPolicy {
       if (!response.complete) response.destroy();
     });
     response.once('error', (error) => meter.destroy(error));
-    if (Number.isFinite(declared) && declared > cap) {
-      queueMicrotask(() => fail(tooLarge()));
-      return meter;
-    }
     response.pipe(meter);
     return meter;
   }

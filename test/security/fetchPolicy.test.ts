@@ -158,7 +158,7 @@ describe('security: the fetch policy', () => {
   it('stops a source that trickles below the minimum rate, or goes idle', async () => {
     const source = await host((request, response) => {
       response.writeHead(200, { 'content-length': 10_000 });
-      if (request.url === '/idle') return void response.write('x');
+      if (request.url === '/idle') return void response.flushHeaders();
       const drip = setInterval(() => response.write('x'), 100);
       response.once('close', () => clearInterval(drip));
     });
