@@ -33,6 +33,9 @@ export const DEFAULT_MAX_REDIRECTS = 5;
 
 const origin = (text: string) => new URL(text).origin;
 
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
+type AllCallback = (error: null, addresses: LookupAddress[]) => void;
+
 const tooLarge = (url: URL, cap: number, family: AssetFamily) =>
   new FetchPolicyError(
     'refused',
@@ -135,17 +138,17 @@ export class FetchPolicy {
   /** Resolves every address of the name and refuses the lot when any is non-public. */
   private lookupFor(url: URL): LookupFunction | undefined {
     if (this.allowsPrivate(url)) return undefined;
-    return ((hostname, options, callback) => {
+    return ((hostname: string, options: { all?: boolean }, callback: LookupCallback) => {
       dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
         if (error) return callback(error, '', 0);
         if (!addresses.length || addresses.some((entry) => !isPublicAddress(entry.address))) {
           return callback(this.addressRefused(url), '', 0);
         }
-        if ((options as { all?: boolean }).all)
-          return (callback as never as (e: null, a: LookupAddress[]) => void)(null, addresses);
+        // Node asks for every address when it races IPv4 and IPv6 (autoSelectFamily).
+        if (options.all) return (callback as unknown as AllCallback)(null, addresses);
         callback(null, addresses[0]!.address, addresses[0]!.family);
       });
-    }) as LookupFunction;
+    });
   }
 
   private request(url: URL, signal?: AbortSignal): Promise<IncomingMessage> {
@@ -180,7 +183,7 @@ export class FetchPolicy {
       request.once('response', resolve);
       request.once('error', (error) => {
         if (error instanceof FetchPolicyError) return reject(error);
-        if (signal?.aborted) return reject(signal.reason ?? error);
+        if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : error);
         const code = (error as NodeJS.ErrnoException).code ?? error.name;
         reject(
           new FetchPolicyError('failed', 'unreachable', `cannot fetch ${describeUrl(url)}: ${code}`, {

@@ -38,7 +38,7 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
     } catch (error) {
       return done(error as Error, undefined);
     }
-    jsonParser(request, body as string, done);
+    void jsonParser(request, body as string, done);
   });
 
   app.post<{ Params: { kind: string }; Querystring: Record<string, unknown> }>(

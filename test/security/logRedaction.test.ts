@@ -33,7 +33,7 @@ describe('security: secrets stay out of logs', () => {
     );
     let output = '';
     for (const stream of [child.stdout, child.stderr])
-      stream.on('data', (chunk: Buffer) => (output += chunk));
+      stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
       const base = `http://127.0.0.1:${port}`;
       for (let attempt = 0; ; attempt++) {

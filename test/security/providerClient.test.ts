@@ -1,14 +1,12 @@
 /** The provider client keeps the API key on the configured host and reads bounded answers. */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { ProviderClient } from '../../src/provider/client.ts';
 import { ProviderError } from '../../src/provider/errors.ts';
 
-async function upstream(
-  handler: (request: IncomingMessage, response: import('node:http').ServerResponse) => void,
-) {
+async function upstream(handler: (request: IncomingMessage, response: ServerResponse) => void) {
   const requests: IncomingMessage[] = [];
   const server: Server = createServer((request, response) => {
     requests.push(request);
