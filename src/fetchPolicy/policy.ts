@@ -138,7 +138,7 @@ export class FetchPolicy {
   /** Resolves every address of the name and refuses the lot when any is non-public. */
   private lookupFor(url: URL): LookupFunction | undefined {
     if (this.allowsPrivate(url)) return undefined;
-    return ((hostname: string, options: { all?: boolean }, callback: LookupCallback) => {
+    return (hostname: string, options: { all?: boolean }, callback: LookupCallback) => {
       dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
         if (error) return callback(error, '', 0);
         if (!addresses.length || addresses.some((entry) => !isPublicAddress(entry.address))) {
@@ -148,7 +148,7 @@ export class FetchPolicy {
         if (options.all) return (callback as unknown as AllCallback)(null, addresses);
         callback(null, addresses[0]!.address, addresses[0]!.family);
       });
-    });
+    };
   }
 
   private request(url: URL, signal?: AbortSignal): Promise<IncomingMessage> {
