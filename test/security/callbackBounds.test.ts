@@ -8,6 +8,18 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { FakeProvider } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { musicTaskWorkflowId } from '../../src/workflows/definitions.ts';
+import { assertJsonBounds } from '../../src/webhook/boundedJson.ts';
+
+describe('security: the callback bounds scanner', () => {
+  it('counts nesting outside strings only, escapes included, and measures every string', () => {
+    const quoted = JSON.stringify({ a: `x"${'['.repeat(100)}\\"${'{'.repeat(100)}` });
+    assert.doesNotThrow(() => assertJsonBounds(quoted));
+    assert.throws(() => assertJsonBounds(`${'['.repeat(17)}${']'.repeat(17)}`), /deeper than 16/);
+    assert.doesNotThrow(() => assertJsonBounds(`${'['.repeat(16)}${']'.repeat(16)}`));
+    assert.throws(() => assertJsonBounds(JSON.stringify({ ['k'.repeat(40_000)]: 1 })), /over 32768/);
+    assert.throws(() => assertJsonBounds(`{"a":"${'z'.repeat(40_000)}`), /over 32768/, 'unterminated, too');
+  });
+});
 
 describe('security: callback bodies are bounded', () => {
   const provider = new FakeProvider();
