@@ -151,17 +151,50 @@ export class FetchPolicy {
     };
   }
 
-  private request(url: URL, signal?: AbortSignal): Promise<IncomingMessage> {
+  /**
+   * POSTs `body` to `url` under the policy (outbound notifications). No redirect is followed: a
+   * 3xx is returned as it is. At most `maxAnswerBytes` of the answer are kept.
+   * @throws FetchPolicyError `refused` or `failed`
+   */
+  async post(
+    url: string,
+    body: string | Buffer,
+    options: { headers?: Record<string, string>; signal?: AbortSignal; maxAnswerBytes?: number } = {},
+  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+    const target = this.checkUrl(url);
+    const response = await this.request(target, options.signal, {
+      method: 'POST',
+      headers: options.headers,
+      body,
+    });
+    const limit = options.maxAnswerBytes ?? 64 * 1024;
+    const kept: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response) {
+      if (size >= limit) continue; // drained, not kept
+      kept.push((chunk as Buffer).subarray(0, limit - size));
+      size += (chunk as Buffer).length;
+    }
+    return { status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(kept) };
+  }
+
+  private request(
+    url: URL,
+    signal?: AbortSignal,
+    send: { method: 'POST'; headers?: Record<string, string>; body: string | Buffer } | undefined = undefined,
+  ): Promise<IncomingMessage> {
     const library = url.protocol === 'https:' ? https : http;
     const lookup = this.lookupFor(url);
     return new Promise((resolve, reject) => {
-      const request = library.get(url, {
+      const request = library.request(url, {
+        method: send?.method ?? 'GET',
         // Identity only: compressed bytes would escape the byte cap once decoded.
-        headers: { 'accept-encoding': 'identity', 'user-agent': 'music-tasks' },
+        headers: { ...send?.headers, 'accept-encoding': 'identity', 'user-agent': 'music-tasks' },
         agent: false,
         ...(lookup ? { lookup } : {}),
         ...(signal ? { signal } : {}),
       });
+      request.end(send?.body);
       request.setTimeout(this.settings.idleTimeoutMs, () =>
         request.destroy(
           new FetchPolicyError(

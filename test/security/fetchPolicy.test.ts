@@ -190,6 +190,35 @@ describe('security: the fetch policy', () => {
   });
 });
 
+describe('security: the fetch policy for outbound notifications (POST)', () => {
+  it('refuses internal targets, follows no redirect, and keeps a bounded answer', async () => {
+    const internal = await host((_request, response) => response.end('INTERNAL'));
+    const receiver = await host((request, response) => {
+      if (request.url === '/moved')
+        return void response.writeHead(307, { location: `${internal.url}/` }).end();
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => response.end(`${body}:${'a'.repeat(100_000)}`));
+    });
+    try {
+      assert.equal((await refusal(policy([]).post(`${internal.url}/hook`, '{}'))).code, 'address');
+      const allowed = policy([receiver.url]);
+      const moved = await allowed.post(`${receiver.url}/moved`, '{}');
+      assert.equal(moved.status, 307, 'the redirect is returned, not followed');
+      const answered = await allowed.post(`${receiver.url}/hook`, 'ping', {
+        headers: { 'content-type': 'text/plain' },
+        maxAnswerBytes: 1_000,
+      });
+      assert.equal(answered.status, 200);
+      assert.equal(answered.body.length, 1_000);
+      assert.ok(answered.body.toString().startsWith('ping:'));
+      assert.equal(internal.requests.length, 0);
+    } finally {
+      await Promise.all([internal.close(), receiver.close()]);
+    }
+  });
+});
+
 describe('security: downloads of a task go through the fetch policy (real stack)', () => {
   const provider = new FakeProvider();
   const media = new MediaServer();
