@@ -1,4 +1,4 @@
-import { getExternalWorkflowHandle, log, setHandler } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, isCancellation, log, setHandler } from '@temporalio/workflow';
 import {
   callbackSignal,
   earlyCallbackSignal,
@@ -32,7 +32,13 @@ export function keepEarlyCallbacks() {
           });
           continue;
         }
-        await task.signal(callbackSignal, signal);
+        try {
+          await task.signal(callbackSignal, signal);
+        } catch (error) {
+          // The task's workflow closed already (it polled its way to the end): nothing left to inform.
+          if (isCancellation(error)) throw error;
+          log.warn('could not hand an early callback on', { taskId, error: String(error) });
+        }
       }
     },
   };
