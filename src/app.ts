@@ -4,7 +4,9 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Config } from './config.ts';
 import { FASTIFY_ERROR_CODES, HttpError } from './httpErrors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { requireKnownHost } from './api/exposure.ts';
 import { registerBudgetGauges } from './observability/budgetGauges.ts';
+import { redactUrl } from './observability/redact.ts';
 import { registerTaskCounts } from './observability/taskCounts.ts';
 import { BudgetGovernor } from './temporal/providerBudget.ts';
 import { libraryRoutes } from './api/library.ts';
@@ -33,6 +35,8 @@ declare module 'fastify' {
   }
 }
 
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 /** Builds the HTTP app (API, webhooks, health, metrics). Never listens: `server.ts` does. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -41,11 +45,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         ? false
         : {
             level: config.logLevel,
-            // The callback token is in the query string: keep it out of request logs.
+            // Callback credentials travel in the query string: keep them out of request logs.
             serializers: {
               req: (request: { method: string; url: string }) => ({
                 method: request.method,
-                url: request.url.replace(/token=[^&]*/, 'token=<redacted>'),
+                url: redactUrl(request.url),
               }),
             },
           },
@@ -60,10 +64,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   }
   app.decorate('deps', { ...deps, metrics });
   app.decorate('config', config);
+  requireKnownHost(app, config);
 
   app.addHook('onResponse', async (request, reply) => {
+    // Labels take known values only: no request can add a series.
     metrics.httpRequests
-      .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
+      .labels(
+        KNOWN_METHODS.has(request.method) ? request.method : 'invalid',
+        request.routeOptions.url ?? 'unmatched',
+        String(reply.statusCode),
+      )
       .observe(reply.elapsedTime / 1000);
   });
 
@@ -94,9 +104,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     const ready = await temporalReachable(deps.connection);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'temporal_unreachable' });
   });
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  // With METRICS_PORT set, `/metrics` lives on its own port (server.ts), not on the public one.
+  if (config.metricsPort === undefined) {
+    app.get('/metrics', async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    );
+  }
 
   await app.register(webhookRoutes);
   await app.register(taskRoutes, { prefix: '/v1' });

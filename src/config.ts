@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ms from 'ms';
 import { z } from 'zod';
+import { isLoopbackHost } from './fetchPolicy/addresses.ts';
 
 const DURATION_HINT = 'a duration like 500ms, 30s or 5m';
 
@@ -45,6 +46,57 @@ const optionalText = z
   .trim()
   .optional()
   .transform((value) => (value ? value : undefined));
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  kib: 1024,
+  mb: 1e6,
+  mib: 1024 ** 2,
+  gb: 1e9,
+  gib: 1024 ** 3,
+};
+
+/** A byte count: `16777216`, `16MiB`, `500kb`. */
+const byteSize = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value);
+      const unit = BYTE_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
+      const bytes = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
+      if (!(bytes > 0)) {
+        ctx.addIssue({ code: 'custom', message: `expected a size like 16MiB or 500kb, got "${value}"` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+/** Comma-separated http(s) origins, each normalized to `scheme://host[:port]`. */
+const originList = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const origins: string[] = [];
+    for (const entry of (text ?? '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
+      const url = URL.canParse(entry) ? new URL(entry) : undefined;
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected http(s) origins separated by commas, got "${entry}"`,
+        });
+        return z.NEVER;
+      }
+      origins.push(url.origin);
+    }
+    return origins;
+  });
+
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
   .transform((url) => url.replace(/\/+$/, ''));
@@ -69,6 +121,11 @@ export const envSchema = z.object({
   TEMPORAL_UI_PORT: port(8233),
   MUSIC_API_BASE_URL: httpUrl.optional(),
   MUSIC_API_KEY: optionalText,
+  /** `true`: a plain-http MUSIC_API_BASE_URL that is not loopback is accepted (a private network, the compose simulator). */
+  MUSIC_API_ALLOW_HTTP: z
+    .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+    .transform((value) => value === 'true' || value === '1')
+    .default(false),
   WEBHOOK_SECRET: z.string().trim().min(16, 'must be at least 16 characters').optional(),
   /** Comma-separated secrets still accepted while callback URLs are rotated to a new one. */
   WEBHOOK_SECRET_PREVIOUS: z.string().optional(),
@@ -83,7 +140,16 @@ export const envSchema = z.object({
   TASK_DEADLINE: duration('30m'),
   DATA_DIR: z.string().trim().min(1).default('./data'),
   API_TOKEN: optionalText,
+  /** `true`: the API is meant to be open (no API_TOKEN) on a non-loopback HOST. */
+  API_OPEN: z
+    .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+    .transform((value) => value === 'true' || value === '1')
+    .default(false),
+  /** Serves `/metrics` on this port instead of PORT. */
+  METRICS_PORT: portNumber.optional(),
   SIMULATOR_PORT: port(4000),
+  /** Where `npm run simulator` listens: loopback unless told otherwise (a container says 0.0.0.0). */
+  SIMULATOR_HOST: z.string().trim().min(1).default('127.0.0.1'),
   SIMULATOR_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
   SIMULATOR_SEED: z.coerce.number().int().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -116,9 +182,21 @@ export const envSchema = z.object({
   /** OTLP/HTTP collector base URL; when set, workflows, activities and client calls are traced. */
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
   OTEL_SERVICE_NAME: optionalText,
+  /** Origins downloads may reach although they resolve to non-public addresses (the provider's always may). */
+  FETCH_ALLOWED_ORIGINS: originList,
+  FETCH_MAX_AUDIO_BYTES: byteSize('256MiB'),
+  FETCH_MAX_IMAGE_BYTES: byteSize('16MiB'),
+  FETCH_MAX_VIDEO_BYTES: byteSize('512MiB'),
+  /** A download that sends nothing for this long, or too little (FETCH_MIN_RATE), is stopped. */
+  FETCH_IDLE_TIMEOUT: duration('30s'),
+  /** Bytes per second a download must keep up, measured over each FETCH_IDLE_TIMEOUT window. */
+  FETCH_MIN_RATE: byteSize('4KiB'),
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** Variables whose values a message never shows: keys, tokens, secrets, passwords, URLs that may hold one. */
+const SECRET_VARIABLES = /SECRET|TOKEN|KEY|PASSWORD|DATABASE_URL|OTEL_EXPORTER/;
 
 /** Raised when the environment cannot be parsed; the message names each bad variable. */
 export class ConfigError extends Error {
@@ -135,6 +213,14 @@ function buildConfig(env: Env) {
     throw new ConfigError(
       'MUSIC_API_KEY is required when MUSIC_API_BASE_URL is set (the provider bearer key)',
     );
+  }
+  if (env.MUSIC_API_BASE_URL && !env.MUSIC_API_ALLOW_HTTP) {
+    const base = new URL(env.MUSIC_API_BASE_URL);
+    if (base.protocol === 'http:' && !isLoopbackHost(base.hostname)) {
+      throw new ConfigError(
+        `MUSIC_API_BASE_URL must be https (the API key would cross the network in clear): use https, or set MUSIC_API_ALLOW_HTTP=true on a private network`,
+      );
+    }
   }
   if (!env.TEMPORAL_TLS_CERT !== !env.TEMPORAL_TLS_KEY) {
     throw new ConfigError(
@@ -173,6 +259,7 @@ function buildConfig(env: Env) {
       simulated: !env.MUSIC_API_BASE_URL,
       baseUrl: env.MUSIC_API_BASE_URL ?? `http://127.0.0.1:${env.SIMULATOR_PORT}`,
       apiKey: env.MUSIC_API_KEY ?? 'local-simulator-key',
+      allowPlainHttp: env.MUSIC_API_ALLOW_HTTP,
     },
     providerBudget: env.PROVIDER_RATE_LIMIT,
     submitDeadlineMs: env.SUBMIT_DEADLINE,
@@ -189,8 +276,11 @@ function buildConfig(env: Env) {
       .filter(Boolean),
     dataDir,
     apiToken: env.API_TOKEN,
+    apiOpen: env.API_OPEN,
+    metricsPort: env.METRICS_PORT,
     simulator: {
       port: env.SIMULATOR_PORT,
+      host: env.SIMULATOR_HOST,
       /** Undefined: any non-empty bearer key is accepted. */
       apiKey: env.MUSIC_API_KEY,
       timeScale: env.SIMULATOR_TIME_SCALE,
@@ -211,6 +301,16 @@ function buildConfig(env: Env) {
         : undefined,
     },
     catalog: { databaseUrl: env.DATABASE_URL, sqlitePath: join(dataDir, 'catalog.sqlite') },
+    fetch: {
+      allowedOrigins: env.FETCH_ALLOWED_ORIGINS,
+      maxBytes: {
+        audio: env.FETCH_MAX_AUDIO_BYTES,
+        image: env.FETCH_MAX_IMAGE_BYTES,
+        video: env.FETCH_MAX_VIDEO_BYTES,
+      },
+      idleTimeoutMs: env.FETCH_IDLE_TIMEOUT,
+      minBytesPerSecond: env.FETCH_MIN_RATE,
+    },
     logLevel: env.LOG_LEVEL,
     observability: {
       workerMetricsPort: env.WORKER_METRICS_PORT,
@@ -234,7 +334,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
-      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+      const value = env[name] ?? '';
+      const shown = SECRET_VARIABLES.test(name)
+        ? `<${value.length} characters, not shown>`
+        : JSON.stringify(value);
+      return `  ${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }

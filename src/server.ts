@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { loadConfig, resolveWebhookSecret, type Config } from './config.ts';
 import { openCatalog } from './catalog/openCatalog.ts';
+import { assertSafeExposure } from './api/exposure.ts';
+import { serveMetrics } from './observability/metricsServer.ts';
 import { startTracing } from './observability/tracing.ts';
 import { temporalConnectionOptions } from './temporal/connection.ts';
 
@@ -13,7 +15,8 @@ import { temporalConnectionOptions } from './temporal/connection.ts';
  */
 export async function startServer(
   config: Config,
-): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
+): Promise<{ app: FastifyInstance; url: string; metricsUrl?: string; close: () => Promise<void> }> {
+  assertSafeExposure(config);
   const connection = Connection.lazy({ ...temporalConnectionOptions(config), connectTimeout: '5s' });
   const tracing = startTracing(config, 'music-tasks-server');
   const client = new Client({
@@ -28,12 +31,18 @@ export async function startServer(
     catalog,
     webhookSecrets: [resolveWebhookSecret(config), ...config.previousWebhookSecrets],
   });
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(app.deps.metrics.registry, config.host, config.metricsPort);
   const url = await app.listen({ port: config.port, host: config.host });
   return {
     app,
     url,
+    metricsUrl: metricsServer?.url,
     async close() {
       await app.close();
+      await metricsServer?.close();
       await tracing?.shutdown();
       await connection.close();
       await catalog.close();

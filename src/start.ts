@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, resolveWebhookSecret } from './config.ts';
+import { assertSafeExposure } from './api/exposure.ts';
 import { startDevServer, type DevServer } from './temporal/devServer.ts';
 
 interface Part {
@@ -96,6 +97,8 @@ function portFree(port: number, host: string): Promise<boolean> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Before anything starts: an open API on a network address is refused here, not by the server later.
+  assertSafeExposure(config);
   mkdirSync(config.dataDir, { recursive: true });
   const ports: [string, number, string][] = [['PORT', config.port, config.host]];
   if (config.temporal.embedded) {

@@ -68,6 +68,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     provider: new ProviderClient({
       baseUrl: config.provider.baseUrl,
       apiKey: config.provider.apiKey,
+      allowPlainHttp: config.provider.allowPlainHttp,
       logger,
       onCall: metrics.recordProviderCall,
     }),
@@ -75,7 +76,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     catalog: ownedCatalog,
     temporal: client,
     tracking: trackingSettings(config),
-    callbackUrl: (kind) => callbackUrlFor(config.publicBaseUrl, kind, secret),
+    callbackUrl: (kind, nonce) => callbackUrlFor(config.publicBaseUrl, kind, secret, nonce),
     onRateLimited: (retryAfterMs) => budget.rateLimited(retryAfterMs),
     ...options.deps,
   };

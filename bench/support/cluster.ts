@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, type Cluster } from '../../src/cluster/cluster.ts';
 import type { TemporalPorts } from '../../src/cluster/temporalServer.ts';
-import { callbackUrlFor } from '../../src/webhook/token.ts';
+import { secretCallbackUrlFor } from '../../src/webhook/token.ts';
 import type { TaskKind } from '../../src/provider/kinds.ts';
 import { freePort } from '../../test/support/ports.ts';
 
@@ -114,7 +114,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     ...cluster,
     dir,
     secret,
-    callbackUrl: (kind) => callbackUrlFor(cluster.apiUrl, kind, secret),
+    callbackUrl: (kind) => secretCallbackUrlFor(cluster.apiUrl, kind, secret),
     async close({ keep = false } = {}) {
       await cluster.close();
       if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TaskKind } from '../../src/provider/kinds.ts';
-import { callbackUrlFor } from '../../src/webhook/token.ts';
+import { secretCallbackUrlFor } from '../../src/webhook/token.ts';
 import { freePort } from '../../test/support/ports.ts';
 import { ManagedProcess, waitForHttp } from './processes.ts';
 
@@ -97,7 +97,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     server,
     worker: workerProcess,
     workers,
-    callbackUrl: (kind) => callbackUrlFor(apiUrl, kind, secret),
+    callbackUrl: (kind) => secretCallbackUrlFor(apiUrl, kind, secret),
     async close() {
       await Promise.all(parts.map((part) => part.stop()));
     },

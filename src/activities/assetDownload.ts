@@ -6,8 +6,10 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { describeUrl, FetchPolicyError, type AssetFamily, type FetchPolicy } from '../fetchPolicy/index.ts';
+import type { AssetSpec } from '../workflows/assetPlan.ts';
 import { AssetError } from './assetErrors.ts';
 
 export interface StoreProgress {
@@ -23,29 +25,51 @@ export interface Downloaded {
   servedType?: string;
 }
 
+/** Which byte cap a file type falls under. */
+const FAMILY: Record<AssetSpec['type'], AssetFamily> = {
+  audio: 'audio',
+  stem: 'audio',
+  wav: 'audio',
+  image: 'image',
+  cover: 'image',
+  video: 'video',
+};
+
+/** A policy refusal never retries; a failure (unreachable, idle, too slow) does. */
+function assetErrorOf(error: unknown, sourceUrl: string): AssetError {
+  if (error instanceof FetchPolicyError) {
+    return new AssetError(error.kind === 'refused' ? 'AssetRefused' : 'AssetUnavailable', error.message, {
+      cause: error,
+    });
+  }
+  return new AssetError('AssetUnavailable', `download of ${describeUrl(sourceUrl)} broke off`, {
+    cause: error,
+  });
+}
+
 /**
- * Streams `sourceUrl` into `file`.
- * @throws AssetError `AssetGone` on 404/410 (provider files expire), `AssetUnavailable` otherwise
+ * Streams the spec's source into `file` through the fetch policy.
+ * @throws AssetError `AssetGone` on 404/410 (provider files expire), `AssetRefused` when the policy
+ * forbids the URL or the size, `AssetUnavailable` otherwise. Messages never carry what the source answered.
  */
 export async function downloadTo(
   file: string,
-  sourceUrl: string,
-  fetchImpl: typeof fetch,
+  spec: Pick<AssetSpec, 'sourceUrl' | 'type'>,
+  policy: FetchPolicy,
   progress: StoreProgress = {},
 ): Promise<Downloaded> {
-  const response = await fetchImpl(sourceUrl, { signal: progress.signal }).catch((error: unknown) => {
-    throw new AssetError('AssetUnavailable', `cannot fetch ${sourceUrl}: ${String(error)}`, { cause: error });
+  const { sourceUrl } = spec;
+  const shown = describeUrl(sourceUrl);
+  const response = await policy.get(sourceUrl, FAMILY[spec.type], progress.signal).catch((error: unknown) => {
+    throw assetErrorOf(error, sourceUrl);
   });
   if (response.status === 404 || response.status === 410) {
-    await response.body?.cancel();
-    throw new AssetError(
-      'AssetGone',
-      `${sourceUrl} is gone (HTTP ${response.status}); provider files expire`,
-    );
+    response.body.destroy();
+    throw new AssetError('AssetGone', `${shown} is gone (HTTP ${response.status}); provider files expire`);
   }
-  if (!response.ok || !response.body) {
-    await response.body?.cancel();
-    throw new AssetError('AssetUnavailable', `${sourceUrl} answered HTTP ${response.status}`);
+  if (response.status !== 200) {
+    response.body.destroy();
+    throw new AssetError('AssetUnavailable', `${shown} answered HTTP ${response.status}`);
   }
   const hash = createHash('sha256');
   let bytes = 0;
@@ -58,17 +82,15 @@ export async function downloadTo(
     },
   });
   try {
-    await pipeline(Readable.fromWeb(response.body as never), meter, createWriteStream(file));
+    await pipeline(response.body, meter, createWriteStream(file));
   } catch (error) {
-    throw new AssetError('AssetUnavailable', `download of ${sourceUrl} broke off: ${String(error)}`, {
-      cause: error,
-    });
+    throw assetErrorOf(error, sourceUrl);
   }
-  const declared = Number(response.headers.get('content-length'));
+  const declared = Number(response.headers['content-length']);
   if (Number.isFinite(declared) && declared > 0 && declared !== bytes) {
-    throw new AssetError('AssetUnavailable', `${sourceUrl} was cut short: ${bytes} of ${declared} bytes`);
+    throw new AssetError('AssetUnavailable', `${shown} was cut short: ${bytes} of ${declared} bytes`);
   }
-  const servedType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  const servedType = response.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   return { bytes, sha256: hash.digest('hex'), ...(servedType ? { servedType } : {}) };
 }
 

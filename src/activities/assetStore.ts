@@ -3,9 +3,11 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import type { FetchPolicy } from '../fetchPolicy/index.ts';
 import type { AssetSpec } from '../workflows/assetPlan.ts';
 import type { StoredAsset } from '../workflows/state.ts';
 import { AssetError } from './assetErrors.ts';
+import { storageKey } from './storagePath.ts';
 import { downloadTo, partialPathFor, removeStalePartials, type StoreProgress } from './assetDownload.ts';
 import { probeMedia, type MediaFacts } from './mediaProbe.ts';
 
@@ -44,10 +46,10 @@ export interface AssetRecord extends MediaFacts {
 export async function downloadVerified(
   partial: string,
   spec: AssetSpec,
-  fetchImpl: typeof fetch,
+  policy: FetchPolicy,
   progress: StoreProgress,
 ): Promise<AssetRecord> {
-  const downloaded = await downloadTo(partial, spec.sourceUrl, fetchImpl, progress);
+  const downloaded = await downloadTo(partial, spec, policy, progress);
   const facts = await probeMedia(partial, spec, downloaded.servedType);
   return { sourceUrl: spec.sourceUrl, bytes: downloaded.bytes, sha256: downloaded.sha256, ...facts };
 }
@@ -84,13 +86,13 @@ export class FileAssetStore implements AssetStore {
 
   constructor(
     root: string,
-    private readonly fetchImpl: typeof fetch = fetch,
+    private readonly policy: FetchPolicy,
   ) {
     this.root = resolve(root);
   }
 
   pathOf(spec: Pick<AssetSpec, 'taskId' | 'name'>): string {
-    return join(this.root, spec.taskId.replace(/[^A-Za-z0-9._-]/g, '_'), spec.name);
+    return join(this.root, ...storageKey(spec).split('/'));
   }
 
   async store(spec: AssetSpec, progress: StoreProgress = {}): Promise<StoredAsset> {
@@ -102,7 +104,7 @@ export class FileAssetStore implements AssetStore {
     await removeStalePartials(path);
     const partial = partialPathFor(path);
     try {
-      const record = await downloadVerified(partial, spec, this.fetchImpl, progress);
+      const record = await downloadVerified(partial, spec, this.policy, progress);
       // The manifest goes last: a copy without one is fetched again, never trusted.
       await rename(partial, path);
       const manifestPartial = partialPathFor(`${path}.json`);

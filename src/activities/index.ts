@@ -7,7 +7,8 @@ import type { CallPurpose } from '../temporal/callPriority.ts';
 import type { ProviderSnapshot } from '../provider/types.ts';
 import { startTracking, type TrackingSettings } from '../temporal/tasks.ts';
 import type { AssetSpec } from '../workflows/assetPlan.ts';
-import type { MusicTaskInput } from '../workflows/definitions.ts';
+import { submissionNonce } from '../workflows/callbackNonce.ts';
+import { idempotencyKeyOf, type MusicTaskInput } from '../workflows/definitions.ts';
 import type { StoredAsset } from '../workflows/state.ts';
 import type { Catalog, CatalogEntry } from '../catalog/types.ts';
 import { AssetError } from './assetErrors.ts';
@@ -27,8 +28,8 @@ export interface ActivityDeps {
   /** Needed by `trackTask` only. */
   temporal?: Client;
   tracking?: TrackingSettings;
-  /** The URL the provider calls back for a task of `kind`, secret token included. */
-  callbackUrl: (kind: TaskKind) => string;
+  /** The URL the provider calls back for a task of `kind`, signed for `nonce` (one submission). */
+  callbackUrl: (kind: TaskKind, nonce: string) => string;
   /** Told of every 430/405: slows the whole fleet (see `BudgetGovernor`). */
   onRateLimited?: (retryAfterMs: number | undefined) => Promise<void>;
 }
@@ -53,7 +54,7 @@ export function toFailure(error: unknown, attempt = 1): unknown {
     return ApplicationFailure.create({
       type: error.type,
       message: invalidToTheEnd ? `${error.message} (after ${attempt} attempts)` : error.message,
-      nonRetryable: error.type === 'AssetGone' || invalidToTheEnd,
+      nonRetryable: error.type === 'AssetGone' || error.type === 'AssetRefused' || invalidToTheEnd,
     });
   }
   return error;
@@ -102,13 +103,18 @@ export function createActivities(deps: ActivityDeps) {
     }
   };
   return {
-    /** Submits to the provider; the callback URL (with its secret) never enters workflow history. */
+    /** Submits to the provider; the callback URL (with its signature) never enters workflow history. */
     submitToProvider: async (args: {
       kind: TaskKind;
       input: Record<string, unknown>;
+      /** Absent in submissions scheduled before URLs were signed per submission. */
+      callbackNonce?: string;
     }): Promise<{ taskId: string; submittedAt: string }> => {
+      const nonce =
+        args.callbackNonce ??
+        submissionNonce(idempotencyKeyOf(Context.current().info.workflowExecution?.workflowId ?? ''));
       const taskId = await providerCall(() =>
-        deps.provider.submit(args.kind, args.input, deps.callbackUrl(args.kind)),
+        deps.provider.submit(args.kind, args.input, deps.callbackUrl(args.kind, nonce)),
       );
       Context.current().log.info('submitted to the provider', { taskId, kind: args.kind });
       return { taskId, submittedAt: new Date().toISOString() };

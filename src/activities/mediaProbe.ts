@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import { imageSizeFromFile } from 'image-size/fromFile';
 import { parseFile } from 'music-metadata';
+import { describeUrl } from '../fetchPolicy/errors.ts';
 import type { AssetSpec } from '../workflows/assetPlan.ts';
 import { AssetError } from './assetErrors.ts';
 
@@ -87,7 +88,11 @@ export async function probeMedia(
   servedType?: string,
 ): Promise<MediaFacts> {
   const invalid = (why: string, cause?: unknown) =>
-    new AssetError('AssetInvalid', `${spec.sourceUrl} is not a valid ${spec.type} file: ${why}`, { cause });
+    new AssetError(
+      'AssetInvalid',
+      `${describeUrl(spec.sourceUrl)} is not a valid ${spec.type} file: ${why}`,
+      { cause },
+    );
   if (servedType && !GENERIC_TYPES.has(servedType)) {
     if (!SERVED_FAMILIES[spec.type].some((family) => servedType.startsWith(family))) {
       throw invalid(`served as ${servedType}`);

@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { FetchPolicy } from '../fetchPolicy/index.ts';
 import type { AssetSpec } from '../workflows/assetPlan.ts';
 import type { StoredAsset } from '../workflows/state.ts';
 import { AssetError } from './assetErrors.ts';
+import { storageKey } from './storagePath.ts';
 import { partialPathFor, removeStalePartials, type StoreProgress } from './assetDownload.ts';
 import {
   describeStored,
@@ -94,11 +96,11 @@ export class S3AssetStore implements AssetStore {
     readonly bucket: string,
     /** Where downloads are validated before upload. */
     private readonly stagingDir: string,
-    private readonly fetchImpl: typeof fetch = fetch,
+    private readonly policy: FetchPolicy,
   ) {}
 
   keyOf(spec: Pick<AssetSpec, 'taskId' | 'name'>): string {
-    return `${spec.taskId.replace(/[^A-Za-z0-9._-]/g, '_')}/${spec.name}`;
+    return storageKey(spec);
   }
 
   pathOf(spec: Pick<AssetSpec, 'taskId' | 'name'>): string {
@@ -115,7 +117,7 @@ export class S3AssetStore implements AssetStore {
     await removeStalePartials(staged);
     const partial = partialPathFor(staged);
     try {
-      const record = await downloadVerified(partial, spec, this.fetchImpl, progress);
+      const record = await downloadVerified(partial, spec, this.policy, progress);
       const upload = new Upload({
         client: this.client,
         params: {

@@ -41,7 +41,7 @@ const assetIdParams = z.object({
     .string()
     .trim()
     .min(1)
-    .max(200)
+    .max(1000)
     .regex(/^[\w.:-]+$/, 'letters, digits, . _ : -'),
 });
 
@@ -87,6 +87,8 @@ export async function libraryRoutes(root: FastifyInstance): Promise<void> {
     reply
       .header('etag', etag)
       .header('accept-ranges', 'bytes')
+      // The declared type is the one we probed: a browser must not guess another (HTML, script).
+      .header('x-content-type-options', 'nosniff')
       // Our copy never changes under its id: a client may keep it.
       .header('cache-control', 'private, max-age=31536000, immutable');
     const ifNoneMatch = request.headers['if-none-match'];

@@ -8,16 +8,14 @@ import { describeIssue } from '../provider/normalize.ts';
 import { describeInput, findTextOverLimit, KIND_INPUTS, missingCustomFields } from '../provider/inputs.ts';
 import { TASK_KINDS, type TaskKind } from '../provider/kinds.ts';
 import { trackingSettings } from '../temporal/tasks.ts';
+import { taskNonce } from '../workflows/callbackNonce.ts';
 import { musicTaskWorkflowId } from '../workflows/definitions.ts';
+import { isProviderTaskId } from '../provider/taskId.ts';
+import { callbackUrlFor } from '../webhook/token.ts';
 import { TaskStore } from './taskStore.ts';
 
 const taskIdParams = z.object({
-  taskId: z
-    .string()
-    .trim()
-    .min(1)
-    .max(128)
-    .regex(/^[\w.:-]+$/, 'letters, digits, . _ : -'),
+  taskId: z.string().trim().refine(isProviderTaskId, '1 to 128 letters, digits, . _ : -'),
 });
 const idempotencyKeySchema = z
   .string()
@@ -138,6 +136,13 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
         workflowId: musicTaskWorkflowId(taskId),
         kind: tracked.kind,
         status: tracked.status,
+        // For whoever submits the task elsewhere: a callback URL that informs this task only.
+        callbackUrl: callbackUrlFor(
+          app.config.publicBaseUrl,
+          tracked.kind,
+          app.deps.webhookSecrets[0]!,
+          taskNonce(taskId),
+        ),
       });
     },
   );

@@ -65,7 +65,7 @@ export function parseCallback(kind: TaskKind, raw: unknown): NormalizedCallback 
   const declared = parsed.data.callbackType?.trim().toLowerCase();
   let phase: CallbackPhase | undefined;
   if (declared) {
-    phase = PHASE_ALIASES[declared];
+    phase = Object.hasOwn(PHASE_ALIASES, declared) ? PHASE_ALIASES[declared] : undefined;
     if (!phase) {
       throw new CallbackValidationError(
         `${prefix}.callbackType: expected one of text, first, complete, error, got "${parsed.data.callbackType}"`,

@@ -1,13 +1,21 @@
 import type { Logger } from 'pino';
+import { isLoopbackHost } from '../fetchPolicy/addresses.ts';
 import { ProviderError, parseRetryAfter, providerErrorType } from './errors.ts';
 import { findTextOverLimit } from './inputs.ts';
 import { KIND_ROUTES, type TaskKind } from './kinds.ts';
 import { parseSnapshot } from './snapshot.ts';
 import type { ProviderSnapshot } from './types.ts';
 
+/** Largest provider answer read: a query answer is a few kilobytes; nothing may grow the worker's memory. */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
 export interface ProviderClientOptions {
   baseUrl: string;
   apiKey: string;
+  /** Accept a plain-http base URL that is not loopback (MUSIC_API_ALLOW_HTTP). */
+  allowPlainHttp?: boolean;
+  /** Largest answer read; default {@link MAX_ANSWER_BYTES}. */
+  maxAnswerBytes?: number;
   /** Per call; the provider is slow at times but never this slow. */
   timeoutMs?: number;
   logger?: Logger;
@@ -21,13 +29,42 @@ interface Envelope {
   data?: unknown;
 }
 
+/** The body as text, refused past `maxBytes` (counted as it streams, whatever content-length says). */
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new Error(`the answer is over ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Typed calls to the provider's submit and query routes, with its errors mapped to types. */
 export class ProviderClient {
   private readonly unknownStatuses = new Set<string>();
   private readonly timeoutMs: number;
 
+  /**
+   * @throws Error when the base URL is plain http to a host that is not loopback (the key would
+   * cross the network in clear) and `allowPlainHttp` is not set
+   */
   constructor(private readonly options: ProviderClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 20_000;
+    const base = new URL(options.baseUrl);
+    if (base.protocol === 'http:' && !isLoopbackHost(base.hostname) && !options.allowPlainHttp) {
+      throw new Error(
+        `refusing to send the provider key over plain http to ${base.host}: use https, or set MUSIC_API_ALLOW_HTTP=true`,
+      );
+    }
   }
 
   /**
@@ -85,13 +122,31 @@ export class ProviderClient {
           ...(init.body ? { 'content-type': 'application/json' } : {}),
         },
         signal: AbortSignal.timeout(this.timeoutMs),
+        // A redirect would carry the key to wherever it points: none is followed.
+        redirect: 'manual',
       });
     } catch (error) {
       this.options.onCall?.(route, 'network', performance.now() - started);
       const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'unreachable';
       throw new ProviderError('ProviderUnavailable', undefined, `${route} ${reason}`, { cause: error });
     }
-    const text = await response.text();
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      this.options.onCall?.(route, response.status, performance.now() - started);
+      throw new ProviderError(
+        'ProviderUnavailable',
+        response.status,
+        `${route} answered with a redirect (HTTP ${response.status}); the API key is sent to the configured host only`,
+      );
+    }
+    const text = await readCapped(response, this.options.maxAnswerBytes ?? MAX_ANSWER_BYTES).catch(
+      (error: unknown) => {
+        this.options.onCall?.(route, 'network', performance.now() - started);
+        throw new ProviderError('ProviderUnavailable', undefined, `${route}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      },
+    );
     let envelope: Envelope | undefined;
     try {
       envelope = text ? (JSON.parse(text) as Envelope) : undefined;

@@ -1,3 +1,4 @@
+import { redactCallbackUrl } from './redact.ts';
 import { type FastifyInstance } from 'fastify';
 import { type Engine } from './engine.ts';
 import { faultUpdateSchema } from './faults.ts';
@@ -25,7 +26,7 @@ export function taskTruth(task: SimTask, stats: SimStats) {
     phasesDone: task.phasesDone,
     failure: task.failure,
     createdAt: new Date(task.createdAt).toISOString(),
-    callBackUrl: task.callBackUrl,
+    callBackUrl: redactCallbackUrl(task.callBackUrl),
     schedule: task.schedule,
     faults: task.plan,
     /** Exactly what the task's query route answers now (bar a transient fault). */

@@ -212,10 +212,11 @@ export class Engine {
     void this.courier.send({ ...callback, forged: false, premature: true });
   }
 
-  /** A completion claim without the URL's token: what an attacker who guessed the URL would send. */
+  /** A completion claim without the URL's token or signature: what an attacker who guessed the URL would send. */
   private sendForged(task: SimTask): void {
     const url = new URL(task.callBackUrl);
     url.searchParams.delete('token');
+    url.searchParams.delete('sig');
     this.options.stats.callbacks(task.id).forged++;
     const body = callbackBody(task, 'complete', false);
     const callback = {

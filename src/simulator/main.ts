@@ -58,11 +58,11 @@ async function main(): Promise<void> {
     rateLimit: extra.data.SIMULATOR_RATE_LIMIT,
     logger: { level: config.logLevel },
   });
-  // HOST as the HTTP server: loopback by default, all interfaces in a container.
-  await app.listen({ port: config.simulator.port, host: config.host });
+  // SIMULATOR_HOST, not HOST: loopback unless told otherwise, whatever the API server binds to.
+  await app.listen({ port: config.simulator.port, host: config.simulator.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.simulator.port;
-  console.log(`provider simulator listening on http://127.0.0.1:${port}`);
+  console.log(`provider simulator listening on http://${config.simulator.host}:${port}`);
 
   let closing = false;
   const shutdown = (signal: string) => {

@@ -1,3 +1,4 @@
+import { redactedBody } from './redact.ts';
 import { KIND_ROUTES } from '../provider/kinds.ts';
 import { stemFile, type Track } from './content.ts';
 import { type CallbackPhase } from './faults.ts';
@@ -81,7 +82,7 @@ export function queryData(task: SimTask): Record<string, unknown> {
   const done = task.status === 'SUCCESS';
   const common = {
     taskId: task.id,
-    param: JSON.stringify(task.body),
+    param: JSON.stringify(redactedBody(task.body)),
     errorCode: task.failure?.code ?? null,
     errorMessage: task.failure?.error ?? null,
     createTime: timestamp(task, task.createdAt),

@@ -1,8 +1,16 @@
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { Config } from '../config.ts';
 import type { TaskKind } from '../provider/kinds.ts';
 import {
+  callbackSignal,
+  earlyCallbackSignal,
   MUSIC_TASK_WORKFLOW,
+  submissionWorkflowId,
   musicTaskWorkflowId,
   MusicTaskKindKey,
   MusicTaskReadyKey,
@@ -103,4 +111,41 @@ export async function deliverCallback(
     if (error instanceof WorkflowExecutionAlreadyStartedError) return false;
     throw error;
   }
+}
+
+/** Signals a running workflow; false when it is not running (closed, or never started). */
+async function signalIfRunning(
+  handle: WorkflowHandle,
+  signal: CallbackSignal,
+  definition: typeof callbackSignal,
+): Promise<boolean> {
+  try {
+    await handle.signal(definition, signal);
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+/**
+ * Delivers a callback that came through a signed per-task URL, starting nothing: a leaked URL
+ * cannot create workflows. The task's workflow decides whether the nonce is its own. A callback
+ * that beats the submit answer (no task workflow yet) waits in the submission's workflow, which
+ * hands it on once it knows its task id.
+ * @param submissionKey the idempotency key the URL was issued for; undefined for a task tracked with PUT
+ * @returns false when neither workflow takes it any more (closed, or never ours)
+ */
+export async function deliverToTracked(
+  client: Client,
+  signal: CallbackSignal,
+  submissionKey: string | undefined,
+): Promise<boolean> {
+  const task = client.workflow.getHandle(musicTaskWorkflowId(signal.callback.taskId));
+  if (await signalIfRunning(task, signal, callbackSignal)) return true;
+  if (submissionKey === undefined) return false;
+  const submission = client.workflow.getHandle(submissionWorkflowId(submissionKey));
+  if (await signalIfRunning(submission, signal, earlyCallbackSignal)) return true;
+  // The submission closed in between: it has started the task's workflow by now, if the task is its own.
+  return signalIfRunning(task, signal, callbackSignal);
 }

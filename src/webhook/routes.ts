@@ -1,42 +1,71 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { CallbackValidationError, parseCallback } from '../provider/callback.ts';
-import { isTaskKind } from '../provider/kinds.ts';
-import { deliverCallback, trackingSettings } from '../temporal/tasks.ts';
+import { isTaskKind, type TaskKind } from '../provider/kinds.ts';
+import { isProviderTaskId } from '../provider/taskId.ts';
+import { deliverCallback, deliverToTracked, trackingSettings } from '../temporal/tasks.ts';
+import { nonceSubject } from '../workflows/callbackNonce.ts';
+import type { CallbackSignal } from '../workflows/definitions.ts';
 import { HttpError } from '../httpErrors.ts';
-import { tokenMatches } from './token.ts';
+import { assertJsonBounds } from './boundedJson.ts';
+import { tokenMatches, verifyCallbackQuery, type CallbackProof } from './token.ts';
 
 /** Callbacks are small JSON documents; anything bigger is refused before it is parsed. */
 export const CALLBACK_BODY_LIMIT = 256 * 1024;
 /** The provider waits 10–15 s for an answer: give up on Temporal well before that. */
 const SIGNAL_DEADLINE_MS = 5_000;
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    callbackProof?: CallbackProof;
+  }
+}
+
 /**
- * `POST /webhooks/music/:kind?token=…`: checks the token before anything else, parses the body with
- * the provider's callback parser, and answers 2xx only once Temporal has accepted the signal.
+ * `POST /webhooks/music/:kind?nonce=…&sig=…` (or the operator's `?token=<secret>`): checks the proof
+ * before anything else, bounds and parses the body, and answers 2xx only once Temporal has accepted
+ * the signal. A signed nonce informs its own task only.
  */
 export async function webhookRoutes(app: FastifyInstance): Promise<void> {
   const { client, metrics, webhookSecrets } = app.deps;
   const settings = trackingSettings(app.config);
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
 
-  app.post<{ Params: { kind: string }; Querystring: { token?: string } }>(
+  // Depth and string lengths are checked on the text, before any parser recursion.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      assertJsonBounds(body as string);
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
+    void jsonParser(request, body as string, done);
+  });
+
+  app.post<{ Params: { kind: string }; Querystring: Record<string, unknown> }>(
     '/webhooks/music/:kind',
     {
       bodyLimit: CALLBACK_BODY_LIMIT,
       // onRequest runs before the body is read: a forged callback costs us no parsing.
       onRequest: async (request) => {
-        if (!tokenMatches(request.query.token, webhookSecrets)) {
-          metrics.callbacks.labels(request.params.kind, 'unknown', 'unauthorized').inc();
+        const kind = request.params.kind;
+        if (!isTaskKind(kind)) {
+          metrics.callbacks.labels('invalid', 'unknown', 'unknown_kind').inc();
+          if (!tokenMatches(request.query.token, webhookSecrets)) {
+            throw new HttpError(401, 'unauthorized', 'the callback token is missing or wrong');
+          }
+          throw new HttpError(404, 'unknown_kind', `no task kind "${kind.slice(0, 40)}"`);
+        }
+        const proof = verifyCallbackQuery(request.query, kind, webhookSecrets);
+        if (!proof) {
+          metrics.callbacks.labels(kind, 'unknown', 'unauthorized').inc();
           throw new HttpError(401, 'unauthorized', 'the callback token is missing or wrong');
         }
-        if (!isTaskKind(request.params.kind)) {
-          throw new HttpError(404, 'unknown_kind', `no task kind "${request.params.kind}"`);
-        }
+        request.callbackProof = proof;
       },
     },
     async (request, reply) => {
-      const kind = request.params.kind;
-      if (!isTaskKind(kind)) throw new HttpError(404, 'unknown_kind', `no task kind "${kind}"`);
+      const kind = request.params.kind as TaskKind;
+      const proof = request.callbackProof!;
       let callback;
       try {
         callback = parseCallback(kind, request.body);
@@ -45,15 +74,36 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
         metrics.callbacks.labels(kind, 'unknown', 'invalid').inc();
         throw new HttpError(400, 'invalid_callback', error.message);
       }
-      const receipt = {
-        receivedAt: new Date().toISOString(),
-        bodyHash: createHash('sha256').update(JSON.stringify(request.body)).digest('hex'),
+      if (!isProviderTaskId(callback.taskId)) {
+        metrics.callbacks.labels(kind, callback.phase, 'invalid').inc();
+        throw new HttpError(400, 'invalid_task_id', 'task_id: 1 to 128 letters, digits, . _ : -');
+      }
+      const subject = proof.by === 'nonce' ? nonceSubject(proof.nonce) : undefined;
+      if (proof.by === 'nonce' && (!subject || ('task' in subject && subject.task !== callback.taskId))) {
+        metrics.callbacks.labels(kind, callback.phase, 'refused').inc();
+        throw new HttpError(403, 'callback_task_mismatch', 'this callback URL was issued for another task');
+      }
+      // Only what the workflow reads goes into its history: no result, no free text.
+      const signal: CallbackSignal = {
+        callback: {
+          taskId: callback.taskId,
+          kind,
+          phase: callback.phase,
+          code: callback.code,
+          ...(proof.by === 'nonce' ? { nonce: proof.nonce } : {}),
+        },
+        receipt: {
+          receivedAt: new Date().toISOString(),
+          bodyHash: createHash('sha256').update(JSON.stringify(request.body)).digest('hex'),
+        },
       };
       const timer = metrics.signalLatency.startTimer();
       let delivered: boolean;
       try {
         delivered = await client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-          deliverCallback(client, settings, { callback, receipt }),
+          subject
+            ? deliverToTracked(client, signal, 'submission' in subject ? subject.submission : undefined)
+            : deliverCallback(client, settings, signal),
         );
       } catch (error) {
         timer({ outcome: 'error' });

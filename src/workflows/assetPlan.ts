@@ -1,4 +1,4 @@
-import type { TaskKind } from '../provider/kinds.ts';
+import { KIND_ROUTES, type TaskKind } from '../provider/kinds.ts';
 import type { TaskResult } from '../provider/types.ts';
 
 /** One provider file to copy into our storage. */
@@ -15,16 +15,25 @@ export interface AssetSpec {
   declaredDuration?: number;
 }
 
-const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+/**
+ * A name safe in a path and an object key, and different for different inputs: letters, digits and
+ * `-` stay, every other character becomes `_<hex>_`, so `a/b` and `a_b` never meet and `..` cannot appear.
+ */
+export const escapeName = (text: string) =>
+  text.replace(/[^A-Za-z0-9-]/gu, (char) => `_${char.codePointAt(0)!.toString(16)}_`);
 
 function extension(url: string, fallback: string): string {
   const match = /\.([A-Za-z0-9]{2,5})(?:$|[?#])/.exec(url);
   return (match?.[1] ?? fallback).toLowerCase();
 }
 
-/** Every finished file of a result, in a stable order. Lyrics are data, not files. */
+/**
+ * Every finished file of a result, in a stable order, from the fields of the kind's own result
+ * shape only (a song task never downloads a `videoUrl`). Lyrics are data, not files.
+ */
 export function planAssets(taskId: string, kind: TaskKind, result: TaskResult): AssetSpec[] {
   const specs: AssetSpec[] = [];
+  const shape = KIND_ROUTES[kind].result;
   const add = (
     type: AssetSpec['type'],
     label: string,
@@ -32,17 +41,27 @@ export function planAssets(taskId: string, kind: TaskKind, result: TaskResult): 
     extra: Partial<AssetSpec> = {},
   ) => {
     if (!url) return;
-    const name = `${safe(label)}.${extension(url, type === 'image' || type === 'cover' ? 'png' : 'mp3')}`;
-    specs.push({ id: safe(`${taskId}-${label}`), taskId, kind, type, name, sourceUrl: url, ...extra });
+    const name = `${escapeName(label)}.${extension(url, type === 'image' || type === 'cover' ? 'png' : 'mp3')}`;
+    specs.push({
+      id: `${escapeName(taskId)}.${escapeName(label)}`,
+      taskId,
+      kind,
+      type,
+      name,
+      sourceUrl: url,
+      ...extra,
+    });
   };
-  for (const track of result.tracks ?? []) {
+  for (const track of shape === 'tracks' ? (result.tracks ?? []) : []) {
     const extra = { trackId: track.id, ...(track.duration ? { declaredDuration: track.duration } : {}) };
     add('audio', `${track.id}-audio`, track.audioUrl, extra);
     add('image', `${track.id}-image`, track.imageUrl, { trackId: track.id });
   }
-  for (const [stem, url] of Object.entries(result.stems ?? {})) add('stem', `stem-${stem}`, url);
-  add('wav', 'audio-wav', result.wavUrl);
-  add('video', 'video', result.videoUrl);
-  (result.images ?? []).forEach((url, index) => add('cover', `cover-${index + 1}`, url));
+  if (shape === 'stems')
+    for (const [stem, url] of Object.entries(result.stems ?? {})) add('stem', `stem-${stem}`, url);
+  if (shape === 'wav') add('wav', 'audio-wav', result.wavUrl);
+  if (shape === 'video') add('video', 'video', result.videoUrl);
+  if (shape === 'images')
+    (result.images ?? []).forEach((url, index) => add('cover', `cover-${index + 1}`, url));
   return specs;
 }

@@ -14,9 +14,13 @@ export const SUBMISSION_WORKFLOW = 'submitMusicTask';
 
 export const musicTaskWorkflowId = (taskId: string) => `music-task-${taskId}`;
 export const submissionWorkflowId = (idempotencyKey: string) => `music-submit-${idempotencyKey}`;
+/** The idempotency key a submission workflow id was made from. */
+export const idempotencyKeyOf = (workflowId: string) => workflowId.replace(/^music-submit-/, '');
 
 export const callbackSignal = defineSignal<[CallbackSignal]>('callback');
 export const statusQuery = defineQuery<TaskView>('status');
+/** A callback that came before the submission knew its task id; the submission hands it on. */
+export const earlyCallbackSignal = defineSignal<[CallbackSignal]>('earlyCallback');
 
 export interface TaskTimingInput {
   pollIntervalMs: number;
@@ -36,6 +40,8 @@ export interface MusicTaskInput {
   providerTaskQueue?: string;
   /** Where downloads run, apart from callback handling and polling (undefined: the workflow's own queue). */
   postprocessTaskQueue?: string;
+  /** The nonce of the callback URL the task was submitted with: callbacks through other URLs are ignored. */
+  callbackNonce?: string;
   /** State carried over by continue-as-new. */
   state?: TaskState;
 }

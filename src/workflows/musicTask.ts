@@ -22,7 +22,8 @@ import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
 import { CALL_PRIORITY } from '../temporal/callPriority.ts';
 import { SUCCESS_STATUS } from '../provider/kinds.ts';
 import { planAssets, type AssetSpec } from './assetPlan.ts';
-import { readCallbackSignal } from './signalInput.ts';
+import { taskNonce } from './callbackNonce.ts';
+import { readCallbackSignal, refusalOf } from './signalInput.ts';
 import {
   callbackSignal,
   MusicTaskKindKey,
@@ -142,8 +143,16 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   setHandler(statusQuery, () => toView(state, info.workflowId));
   setHandler(callbackSignal, (payload: unknown) => {
     const signal = readCallbackSignal(payload, state.kind, new Date().toISOString());
-    if (typeof signal === 'string') {
-      log.warn('ignored a callback signal', { taskId: state.taskId, reason: signal });
+    const refusal =
+      typeof signal === 'string'
+        ? signal
+        : refusalOf(signal, {
+            taskId: state.taskId,
+            kind: state.kind,
+            nonces: [taskNonce(state.taskId), ...(input.callbackNonce ? [input.callbackNonce] : [])],
+          });
+    if (typeof signal === 'string' || refusal) {
+      log.warn('ignored a callback signal', { taskId: state.taskId, reason: refusal });
       return;
     }
     const duplicate = recordCallback(state, signal);

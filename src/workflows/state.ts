@@ -6,7 +6,6 @@ import { isFailureStatus, progressRank, SUCCESS_STATUS, type TaskKind } from '..
 import type {
   CallbackPhase,
   LyricsText,
-  NormalizedCallback,
   ProviderFailure,
   ProviderSnapshot,
   TaskResult,
@@ -28,8 +27,24 @@ export interface ReceiptMeta {
   bodyHash: string;
 }
 
+/**
+ * What the workflow reads of a callback: which task, which phase, and the proof it came with. No
+ * result: a callback only says that something happened; the files come from the confirming query.
+ */
+export interface CallbackNotice {
+  taskId: string;
+  kind: TaskKind;
+  phase: CallbackPhase;
+  code: number;
+  /**
+   * The nonce of the callback URL it came through (its HMAC already checked by the webhook);
+   * absent when it came with the operator's own secret. The workflow takes only its own.
+   */
+  nonce?: string;
+}
+
 export interface CallbackSignal {
-  callback: NormalizedCallback;
+  callback: CallbackNotice;
   receipt: ReceiptMeta;
 }
 
@@ -202,7 +217,6 @@ export function recordCallback(state: TaskState, { callback, receipt }: Callback
   state.heardFromProvider = true;
   if (phaseStatus) {
     advance(state, phaseStatus);
-    mergeResult(state, callback.result);
   } else {
     // complete / error: a hint only; the result is taken from the confirming query.
     state.confirmationWanted = true;
@@ -238,6 +252,11 @@ export function applySnapshot(
     return;
   }
   if (snapshot.status === SUCCESS_STATUS && !finished) return;
+  if (snapshot.status === SUCCESS_STATUS) {
+    // The files of a finished task come from this answer alone, never from what came before.
+    if (advance(state, snapshot.status)) state.result = { ...snapshot.result };
+    return;
+  }
   if (advance(state, snapshot.status) || snapshot.status === state.status)
     mergeResult(state, snapshot.result);
 }

@@ -1,10 +1,18 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import type { createActivities } from '../activities/index.ts';
 import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
 import { CALL_PRIORITY } from '../temporal/callPriority.ts';
 import type { SubmissionInput, SubmissionOutcome } from './definitions.ts';
-import { musicTaskWorkflowId } from './definitions.ts';
+import { idempotencyKeyOf, musicTaskWorkflowId } from './definitions.ts';
+import { submissionNonce } from './callbackNonce.ts';
+import { keepEarlyCallbacks } from './earlyCallbacks.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -38,6 +46,10 @@ const { trackTask } = proxyActivities<Activities>({
  * `SUBMIT_DEADLINE` fails, and the same key may then be asked again.
  */
 export async function submitMusicTask(input: SubmissionInput): Promise<SubmissionOutcome> {
+  // Callbacks that beat the submit answer wait here until the task is tracked.
+  const early = keepEarlyCallbacks();
+  // The callback URL proves this submission only; its nonce names the submission's workflow.
+  const callbackNonce = submissionNonce(idempotencyKeyOf(workflowInfo().workflowId));
   const deadline = Date.parse(input.queuedAt) + input.submitDeadlineMs;
   let sent: { taskId: string; submittedAt: string };
   try {
@@ -47,7 +59,7 @@ export async function submitMusicTask(input: SubmissionInput): Promise<Submissio
         taskQueue: input.tracking.providerTaskQueue,
         scheduleToCloseTimeout: Math.max(1_000, deadline - Date.now()),
       },
-      [{ kind: input.kind, input: input.input }],
+      [{ kind: input.kind, input: input.input, callbackNonce }],
     );
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
@@ -84,7 +96,9 @@ export async function submitMusicTask(input: SubmissionInput): Promise<Submissio
     submittedAt: sent.submittedAt,
     ...(input.summary ? { summary: input.summary } : {}),
     ...input.tracking,
+    callbackNonce,
   });
+  await early.handOn(sent.taskId);
   return {
     status: 'SUBMITTED',
     taskId: sent.taskId,

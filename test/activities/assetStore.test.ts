@@ -52,7 +52,7 @@ for (const backend of ['fs', 's3'] as const) {
     before(async () => {
       await media.start();
       if (backend === 's3') s3 = await startS3Server();
-      env = { DATA_DIR: scratchDir(`store-${backend}`), ...s3?.env };
+      env = { DATA_DIR: scratchDir(`store-${backend}`), FETCH_ALLOWED_ORIGINS: media.base, ...s3?.env };
       config = testConfig(env);
       store = await openAssetStore(config);
     });

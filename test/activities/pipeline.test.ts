@@ -77,7 +77,11 @@ describe('asset pipeline in a task (real Temporal, fake provider)', () => {
 
   before(async () => {
     await media.start();
-    stack = await startStack({ provider, env: { POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '1m' } });
+    stack = await startStack({
+      provider,
+      mediaOrigins: [media.base],
+      env: { POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '1m' },
+    });
   });
   after(async () => {
     await stack.close();

@@ -203,7 +203,11 @@ describe('library on an S3-compatible store (s3rver)', () => {
   before(async () => {
     s3 = await startS3Server('library-assets');
     await media.start();
-    stack = await startStack({ provider, env: { ...s3.env, POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '1m' } });
+    stack = await startStack({
+      provider,
+      mediaOrigins: [media.url],
+      env: { ...s3.env, POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '1m' },
+    });
   });
   after(async () => {
     await stack.close();

@@ -20,7 +20,11 @@ describe('task API (real Temporal, fake provider)', () => {
 
   before(async () => {
     await media.start();
-    stack = await startStack({ provider, env: { POLL_INTERVAL: '1m', POLL_MAX_INTERVAL: '1m' } });
+    stack = await startStack({
+      provider,
+      mediaOrigins: [media.url],
+      env: { POLL_INTERVAL: '1m', POLL_MAX_INTERVAL: '1m' },
+    });
   });
   after(async () => {
     await stack.close();

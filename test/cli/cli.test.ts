@@ -43,7 +43,11 @@ describe('the music-tasks CLI against a running API', () => {
 
   before(async () => {
     await media.start();
-    stack = await startStack({ provider, env: { POLL_INTERVAL: '1m', POLL_MAX_INTERVAL: '1m' } });
+    stack = await startStack({
+      provider,
+      mediaOrigins: [media.url],
+      env: { POLL_INTERVAL: '1m', POLL_MAX_INTERVAL: '1m' },
+    });
     env = { API_URL: stack.apiUrl };
   });
   after(async () => {

@@ -64,7 +64,11 @@ describe('end to end: API → simulator → callbacks → Temporal → stored fi
       }
       const calls = (await stats()).tasks[taskId].calls as Record<string, number>;
       const total = Object.values(calls).reduce((sum, count) => sum + count, 0);
-      assert.equal(total, 2, `${kind}: submit + one confirming query, got ${JSON.stringify(calls)}`);
+      assert.equal(
+        total,
+        2,
+        `${kind}: submit + one confirming query, got ${JSON.stringify(calls)}; polls ${JSON.stringify(view.polls)}, receipts ${JSON.stringify(view.receipts)}`,
+      );
     }
   });
 });

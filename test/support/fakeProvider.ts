@@ -40,12 +40,19 @@ export class FakeProvider {
   queryDelayMs = 0;
   private nextId = 1;
 
-  async submit(kind: TaskKind): Promise<string> {
+  /** The callback URL each submitted task was given. */
+  readonly callbackUrls = new Map<string, string>();
+  /** Runs before a submit answers (a provider whose callback beats its own answer). */
+  beforeAnswer: ((taskId: string, callbackUrl: string) => Promise<void>) | undefined;
+
+  async submit(kind: TaskKind, _input?: Record<string, unknown>, callbackUrl = ''): Promise<string> {
     this.submits += 1;
     const error = this.submitErrors.shift();
     if (error) throw error;
     const taskId = `fake${String(this.nextId++).padStart(4, '0')}${randomBytes(3).toString('hex')}`;
     this.tasks.set(taskId, { kind, status: 'PENDING', result: {} });
+    this.callbackUrls.set(taskId, callbackUrl);
+    await this.beforeAnswer?.(taskId, callbackUrl);
     return taskId;
   }
 

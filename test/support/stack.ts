@@ -12,7 +12,7 @@ import type { Config } from '../../src/config.ts';
 import { ProviderClient } from '../../src/provider/client.ts';
 import type { TaskKind } from '../../src/provider/kinds.ts';
 import type { TaskView } from '../../src/workflows/state.ts';
-import { callbackUrlFor } from '../../src/webhook/token.ts';
+import { callbackUrlFor, secretCallbackUrlFor } from '../../src/webhook/token.ts';
 import { startTestWorker, testClient, testConfig } from './temporal.ts';
 
 export interface Stack {
@@ -43,6 +43,8 @@ export interface StackOptions {
   /** Provider base URL (the simulator), when no fake is handed in. */
   providerUrl?: string;
   provider?: ActivityDeps['provider'];
+  /** Origins of the test's own loopback media servers, allowed past the fetch policy. */
+  mediaOrigins?: string[];
   /** Replaces the store the configuration names. */
   assets?: AssetStore;
   /** Replaces the catalog the worker records tasks in (the API keeps reading the configured one). */
@@ -54,6 +56,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     POLL_INTERVAL: '1s',
     POLL_MAX_INTERVAL: '2s',
     TASK_DEADLINE: '2m',
+    // The provider's own origin may be on loopback; so may a test's media server, when it says so.
+    ...(options.providerUrl ? { MUSIC_API_BASE_URL: options.providerUrl, MUSIC_API_KEY: 'test-key' } : {}),
+    ...(options.mediaOrigins?.length ? { FETCH_ALLOWED_ORIGINS: options.mediaOrigins.join(',') } : {}),
     ...options.env,
   });
   const secret = config.webhookSecret!;
@@ -64,7 +69,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const apiUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   // The provider must call back the port the app really listens on.
   const callbackUrl = (kind: TaskKind, token: string | null = secret) => {
-    const url = callbackUrlFor(apiUrl, kind, token ?? '');
+    const url = secretCallbackUrlFor(apiUrl, kind, token ?? '');
     return token === null ? url.replace(/\?token=.*$/, '') : url;
   };
   const deps: Partial<ActivityDeps> = {
@@ -73,7 +78,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       new ProviderClient({ baseUrl: options.providerUrl ?? config.provider.baseUrl, apiKey: 'test-key' }),
     assets,
     catalog: options.workerCatalog ?? catalog,
-    callbackUrl: (kind) => callbackUrl(kind),
+    callbackUrl: (kind, nonce) => callbackUrlFor(apiUrl, kind, secret, nonce),
   };
   let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined = await startTestWorker(config, deps);
 

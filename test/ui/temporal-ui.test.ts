@@ -57,6 +57,7 @@ describe('the Temporal UI shows a task readably', () => {
     await media.start();
     stack = await startStack({
       provider,
+      mediaOrigins: [media.url],
       env: { TEMPORAL_ADDRESS: server.address, POLL_INTERVAL: '1m', POLL_MAX_INTERVAL: '1m' },
     });
     browser = await launchChromium();

@@ -24,7 +24,11 @@ describe('musicTask (real Temporal, fake provider)', () => {
   before(async () => {
     await media.start();
     // Polls are far off unless a test shortens them: every query counted here is a confirmation.
-    stack = await startStack({ provider, env: { POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '1m' } });
+    stack = await startStack({
+      provider,
+      mediaOrigins: [media.url],
+      env: { POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '1m' },
+    });
   });
   after(async () => {
     await stack.close();
@@ -242,6 +246,7 @@ describe('musicTask (real Temporal, fake provider)', () => {
   it('ends a task whose catalog write fails as not ready, with the reason, without failing the workflow', async () => {
     const refusing = await startStack({
       provider,
+      mediaOrigins: [media.url],
       env: { POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '1m' },
       workerCatalog: {
         recordTask: () =>

@@ -12,6 +12,7 @@ describe('musicTask without callbacks: the polling fallback (real Temporal)', ()
     await media.start();
     stack = await startStack({
       provider,
+      mediaOrigins: [media.url],
       env: { POLL_INTERVAL: '200ms', POLL_MAX_INTERVAL: '800ms', TASK_DEADLINE: '20s' },
     });
   });
@@ -36,7 +37,11 @@ describe('musicTask without callbacks: the polling fallback (real Temporal)', ()
 
   it('backs off between polls up to POLL_MAX_INTERVAL', async () => {
     // Server timers fire on a one-second grain: seconds show the doubling.
-    const slow = await startStack({ provider, env: { POLL_INTERVAL: '1s', POLL_MAX_INTERVAL: '2500ms' } });
+    const slow = await startStack({
+      provider,
+      mediaOrigins: [media.url],
+      env: { POLL_INTERVAL: '1s', POLL_MAX_INTERVAL: '2500ms' },
+    });
     try {
       const taskId = await provider.submit('music');
       await slow.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
@@ -57,6 +62,7 @@ describe('musicTask without callbacks: the polling fallback (real Temporal)', ()
   it('times out at TASK_DEADLINE', async () => {
     const short = await startStack({
       provider,
+      mediaOrigins: [media.url],
       env: { POLL_INTERVAL: '200ms', POLL_MAX_INTERVAL: '400ms', TASK_DEADLINE: '1500ms' },
     });
     try {

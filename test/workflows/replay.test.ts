@@ -35,7 +35,11 @@ export function withoutMachinePaths(json: string): string {
 async function record(): Promise<void> {
   const provider = new FakeProvider();
   const media = await new MediaServer().start();
-  const stack = await startStack({ provider, env: { POLL_INTERVAL: '200ms', POLL_MAX_INTERVAL: '400ms' } });
+  const stack = await startStack({
+    provider,
+    mediaOrigins: [media.url],
+    env: { POLL_INTERVAL: '200ms', POLL_MAX_INTERVAL: '400ms' },
+  });
   const save = async (name: string, taskId: string) => {
     const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
     await handle.result();

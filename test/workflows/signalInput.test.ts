@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fingerprint, readCallbackSignal } from '../../src/workflows/signalInput.ts';
+import { fingerprint, readCallbackSignal, refusalOf } from '../../src/workflows/signalInput.ts';
+import type { CallbackSignal } from '../../src/workflows/state.ts';
 
 const example = (name: string): unknown =>
   JSON.parse(
@@ -14,12 +15,15 @@ const at = '2026-11-28T10:00:00.000Z';
 const reason = (answer: unknown) => (typeof answer === 'string' ? answer : JSON.stringify(answer));
 
 describe('readCallbackSignal (what the workflow takes as a `callback` signal)', () => {
-  it('passes the webhook envelope through', () => {
+  it('takes the webhook envelope, keeping only the fields the workflow reads', () => {
     const signal = {
-      callback: { taskId: 't', kind: 'music' as const, phase: 'text' as const, code: 200, result: {} },
+      callback: { taskId: 't', kind: 'music' as const, phase: 'text' as const, code: 200, result: { x: 1 } },
       receipt: { receivedAt: at, bodyHash: 'h' },
     };
-    assert.equal(readCallbackSignal(signal, 'music', at), signal);
+    assert.deepEqual(readCallbackSignal(signal, 'music', at), {
+      callback: { taskId: 't', kind: 'music', phase: 'text', code: 200 },
+      receipt: { receivedAt: at, bodyHash: 'h' },
+    });
   });
 
   it('reads the phase of raw provider bodies, bare or wrapped, with or without callbackType', () => {
@@ -53,5 +57,47 @@ describe('readCallbackSignal (what the workflow takes as a `callback` signal)', 
   it('fingerprints bodies deterministically', () => {
     assert.equal(fingerprint('{"a":1}'), fingerprint('{"a":1}'));
     assert.notEqual(fingerprint('{"a":1}'), fingerprint('{"a":2}'));
+  });
+});
+
+describe('refusalOf (whose callback a musicTask takes)', () => {
+  const signal = (callback: Partial<CallbackSignal['callback']>): CallbackSignal => ({
+    callback: { taskId: 't1', kind: 'music', phase: 'text', code: 200, ...callback },
+    receipt: { receivedAt: at, bodyHash: 'h' },
+  });
+  const audience = { taskId: 't1', kind: 'music' as const, nonces: ['t.t1', 's.key-1'] };
+
+  it('takes its own task, kind and nonces, and a callback that came with the operator secret', () => {
+    assert.equal(refusalOf(signal({}), audience), undefined);
+    assert.equal(refusalOf(signal({ nonce: 's.key-1' }), audience), undefined);
+    assert.equal(refusalOf(signal({ nonce: 't.t1' }), audience), undefined);
+  });
+
+  it('refuses another task, another kind, and a nonce issued for another submission', () => {
+    assert.match(refusalOf(signal({ taskId: 't2' }), audience)!, /names task/);
+    assert.match(refusalOf(signal({ kind: 'mp4' }), audience)!, /mp4 callback for a music task/);
+    assert.match(refusalOf(signal({ nonce: 's.key-2' }), audience)!, /another task/);
+  });
+
+  it('clips every field of a webhook-shaped signal, whatever a Temporal client sent', () => {
+    const huge = 'x'.repeat(100_000);
+    const read = readCallbackSignal(
+      {
+        callback: { taskId: huge, kind: 'music', phase: 'text', code: 200, nonce: huge, result: { huge } },
+        receipt: { receivedAt: huge, bodyHash: huge },
+      },
+      'music',
+      at,
+    );
+    assert.ok(typeof read !== 'string');
+    assert.ok(JSON.stringify(read).length < 2_000, `${JSON.stringify(read).length} characters kept`);
+    assert.equal(
+      readCallbackSignal(
+        { callback: { taskId: 't', phase: 'constructor' }, receipt: { receivedAt: at, bodyHash: 'h' } },
+        'music',
+        at,
+      ),
+      'unknown callback phase "constructor"',
+    );
   });
 });
