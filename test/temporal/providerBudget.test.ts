@@ -91,6 +91,7 @@ describe('the provider budget (real Temporal, fake provider)', () => {
     const calls: Call[] = [];
     const stack = await startStack({
       provider: through(provider, calls, 'one'),
+      mediaOrigins: [media.url],
       env: { PROVIDER_RATE_LIMIT: '2/1s', POLL_INTERVAL: '100ms', POLL_MAX_INTERVAL: '100ms' },
     });
     cleanups.push(() => stack.close());
