@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { FASTIFY_ERROR_CODES, HttpError } from './httpErrors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerTaskCounts } from './observability/taskCounts.ts';
+import { DebugRequestLog, fastifyLoggerOptions } from './observability/logging.ts';
 import { libraryRoutes } from './api/library.ts';
 import { taskRoutes } from './api/routes.ts';
 import type { AssetStore } from './activities/assetStore.ts';
@@ -37,8 +38,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     logger:
       config.logLevel === 'silent'
         ? false
-        : {
-            level: config.logLevel,
+        : fastifyLoggerOptions(config, {
             // The callback token is in the query string: keep it out of request logs.
             serializers: {
               req: (request: { method: string; url: string }) => ({
@@ -46,7 +46,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
                 url: request.url.replace(/token=[^&]*/, 'token=<redacted>'),
               }),
             },
-          },
+          }),
+    logController: new DebugRequestLog(),
     trustProxy: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

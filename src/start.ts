@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, resolveWebhookSecret } from './config.ts';
+import { resolveLogFormat } from './observability/logging.ts';
 import { startDevServer, type DevServer } from './temporal/devServer.ts';
+import { partOutput } from './startOutput.ts';
 
 interface Part {
   name: string;
@@ -18,6 +20,8 @@ interface Part {
 }
 
 const srcDir = import.meta.dirname;
+
+let output: ReturnType<typeof partOutput>;
 
 function runNode(name: string, file: string, env: NodeJS.ProcessEnv, readyLine?: RegExp) {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(srcDir, file)], {
@@ -30,7 +34,8 @@ function runNode(name: string, file: string, env: NodeJS.ProcessEnv, readyLine?:
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on('line', (line) => {
       if (readyLine?.test(line)) markReady();
-      process.stdout.write(`[${name}] ${line}\n`);
+      const shown = output(name, line);
+      if (shown !== undefined) process.stdout.write(`${shown}\n`);
     });
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -96,6 +101,7 @@ function portFree(port: number, host: string): Promise<boolean> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  output = partOutput(resolveLogFormat(config.logFormat), !!process.stdout.isTTY);
   mkdirSync(config.dataDir, { recursive: true });
   const ports: [string, number, string][] = [['PORT', config.port, config.host]];
   if (config.temporal.embedded) {
@@ -118,6 +124,8 @@ async function main(): Promise<void> {
     ...process.env,
     WEBHOOK_SECRET: resolveWebhookSecret(config),
     DATA_DIR: config.dataDir,
+    // The parts write JSON lines; this process shows them (readably on a terminal).
+    LOG_FORMAT: 'json',
   };
   if (config.temporal.embedded) {
     const server: DevServer = await startDevServer({
@@ -135,18 +143,22 @@ async function main(): Promise<void> {
     env.TEMPORAL_ADDRESS = server.address;
   }
   if (config.provider.simulated) {
-    const simulator = runNode('simulator', 'simulator/main.ts', env);
-    watch(simulator.part);
-    await waitForHttp(`${config.provider.baseUrl}/__sim/faults`, simulator.part.exited);
     env.MUSIC_API_BASE_URL = config.provider.baseUrl;
     env.MUSIC_API_KEY = config.provider.apiKey;
   }
-  const worker = runNode('worker', 'worker.ts', env, /worker polling/);
-  watch(worker.part);
   const server = runNode('server', 'server.ts', env);
   watch(server.part);
+  const worker = runNode('worker', 'worker.ts', env, /worker polling/);
+  watch(worker.part);
   const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
-  await Promise.all([worker.ready, waitForHttp(`${apiUrl}/readyz`, server.part.exited)]);
+  await waitForHttp(`${apiUrl}/readyz`, server.part.exited);
+  if (config.provider.simulated) {
+    // After the server: callbacks the simulator owes from before a restart find it listening.
+    const simulator = runNode('simulator', 'simulator/main.ts', env);
+    watch(simulator.part);
+    await waitForHttp(`${config.provider.baseUrl}/__sim/faults`, simulator.part.exited);
+  }
+  await worker.ready;
 
   const lines = [
     '',

@@ -140,7 +140,10 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
 
   app.delete('/tasks/:taskId', { schema: { params: taskIdParams } }, async (request, reply) => {
     const { taskId } = request.params;
-    await tasks.cancel(taskId);
-    return reply.code(202).send({ taskId, workflowId: musicTaskWorkflowId(taskId), status: 'CANCELLING' });
+    const status = await tasks.cancel(taskId);
+    // Cancelling a cancelled task again is a quiet success: 200, nothing changed.
+    return reply
+      .code(status === 'CANCELLING' ? 202 : 200)
+      .send({ taskId, workflowId: musicTaskWorkflowId(taskId), status });
   });
 }

@@ -19,6 +19,14 @@ export interface Callback {
   copy: number;
   forged: boolean;
   premature: boolean;
+  /** Set for a callback the store keeps until it is delivered or given up. */
+  owedId?: string;
+}
+
+/** Where the courier reports what became of an owed callback, so a restart resends it. */
+export interface OwedLedger {
+  retry(id: string, attempt: number, dueAt: number): void;
+  settled(id: string): void;
 }
 
 /** POSTs JSON and resolves with the HTTP status; a fresh connection each time, as webhooks do. */
@@ -55,12 +63,18 @@ export class Courier {
   private inFlight = new AbortController();
 
   constructor(
-    private readonly deps: { timers: Timers; timeScale: number; stats: SimStats; log: FastifyBaseLogger },
+    private readonly deps: {
+      timers: Timers;
+      timeScale: number;
+      stats: SimStats;
+      log: FastifyBaseLogger;
+      owed?: OwedLedger | undefined;
+    },
   ) {}
 
   /** Makes one attempt; a failure schedules the next one. Resolves when this attempt is over. */
   async send(callback: Callback, attempt = 1): Promise<void> {
-    const { timers, timeScale, stats, log } = this.deps;
+    const { timers, timeScale, stats, log, owed } = this.deps;
     const { signal } = this.inFlight;
     if (signal.aborted) return;
     const timeoutMs = Math.max(1000, CALLBACK_TIMEOUT_MS * timeScale);
@@ -84,13 +98,15 @@ export class Courier {
     if (signal.aborted) return;
     stats.recordDelivery(callback.taskId, record);
     log.debug({ callback: record, taskId: callback.taskId }, 'callback attempt');
-    if (record.delivered || callback.forged) return;
+    const settle = () => callback.owedId && owed?.settled(callback.owedId);
+    if (record.delivered || callback.forged) return void settle();
     const delay = REDELIVERY_DELAYS_MS[attempt - 1];
     if (delay === undefined) {
       stats.callbacks(callback.taskId).gaveUp++;
       log.info({ taskId: callback.taskId, phase: callback.phase }, 'callback given up');
-      return;
+      return void settle();
     }
+    if (callback.owedId) owed?.retry(callback.owedId, attempt + 1, Date.now() + delay * timeScale);
     timers.after(delay * timeScale, () => void this.send(callback, attempt + 1));
   }
 

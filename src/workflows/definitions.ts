@@ -34,6 +34,8 @@ export interface MusicTaskInput {
   timing: TaskTimingInput;
   /** Where downloads run, apart from callback handling and polling (undefined: the workflow's own queue). */
   postprocessTaskQueue?: string;
+  /** The first poll's delay when not POLL_INTERVAL: a task tracked by id asks the provider at once. */
+  firstPollMs?: number;
   /** State carried over by continue-as-new. */
   state?: TaskState;
 }
