@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FakeProvider } from '../support/fakeProvider.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+
+describe('a task id the provider does not know (real Temporal, default poll timings)', () => {
+  let stack: Stack;
+  const provider = new FakeProvider();
+
+  before(async () => {
+    // The defaults a newcomer runs with: a first poll after 30 s would leave a wrong id alive for minutes.
+    stack = await startStack({ provider, env: { POLL_INTERVAL: '30s', POLL_MAX_INTERVAL: '5m' } });
+  });
+  after(() => stack.close());
+
+  it('says so in the view at the first answer and ends the task within seconds', async () => {
+    const taskId = 'nosuchtask0001';
+    assert.equal((await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' })).status, 201);
+    const warned = await stack.waitForTask(taskId, (view) => view.pollCount >= 1, 10_000);
+    assert.equal(warned.status, 'PENDING');
+    assert.equal(warned.notice?.code, 'ProviderTaskNotFound');
+    assert.match(warned.notice!.message, /does not know task nosuchtask0001 \(1 of 3 answers\)/);
+    const ended = await stack.waitForTask(taskId, (view) => view.status === 'CREATE_TASK_FAILED', 25_000);
+    assert.equal(ended.error?.code, 'ProviderTaskNotFound');
+    assert.match(ended.error!.message, /check the id and its kind/);
+    assert.equal(ended.notice, undefined, 'the error says it now');
+    assert.equal(ended.pollCount, 3);
+  });
+
+  it('a task the provider knows is asked about once at once, then on the usual timer', async () => {
+    const taskId = await provider.submit('music');
+    await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+    const view = await stack.waitForTask(taskId, (task) => task.pollCount >= 1, 10_000);
+    assert.equal(view.polls[0]?.status, 'PENDING');
+    assert.equal(view.notice, undefined);
+    const nextPoll = Date.parse(view.nextPollAt!) - Date.parse(view.polls[0]!.at);
+    assert.ok(nextPoll > 20_000, `the next poll waits POLL_INTERVAL (${nextPoll} ms)`);
+    await stack.api('DELETE', `/v1/tasks/${taskId}`);
+  });
+});
