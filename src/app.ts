@@ -7,6 +7,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { registerTaskCounts } from './observability/taskCounts.ts';
 import { DebugRequestLog, fastifyLoggerOptions } from './observability/logging.ts';
 import { libraryRoutes } from './api/library.ts';
+import { providerRoutes } from './api/provider.ts';
 import { taskRoutes } from './api/routes.ts';
 import type { AssetStore } from './activities/assetStore.ts';
 import type { Catalog } from './catalog/types.ts';
@@ -97,5 +98,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(webhookRoutes);
   await app.register(taskRoutes, { prefix: '/v1' });
   await app.register(libraryRoutes, { prefix: '/v1' });
+  await app.register(providerRoutes, { prefix: '/v1' });
   return app;
 }

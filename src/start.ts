@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, resolveWebhookSecret } from './config.ts';
 import { resolveLogFormat } from './observability/logging.ts';
+import { KIND_TIMELINES } from './provider/timings.ts';
 import { startDevServer, type DevServer } from './temporal/devServer.ts';
 import { partOutput } from './startOutput.ts';
 
@@ -23,6 +24,15 @@ const srcDir = import.meta.dirname;
 
 let output: ReturnType<typeof partOutput>;
 
+/** Shows a part's output, a line at a time, as {@link partOutput} formats it. */
+function showLines(part: string, stream: NodeJS.ReadableStream, readyLine?: RegExp, onReady?: () => void) {
+  createInterface({ input: stream }).on('line', (line) => {
+    if (readyLine?.test(line)) onReady?.();
+    const shown = output(part, line);
+    if (shown !== undefined) process.stdout.write(`${shown}\n`);
+  });
+}
+
 function runNode(name: string, file: string, env: NodeJS.ProcessEnv, readyLine?: RegExp) {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(srcDir, file)], {
     env,
@@ -31,13 +41,7 @@ function runNode(name: string, file: string, env: NodeJS.ProcessEnv, readyLine?:
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   if (!readyLine) markReady();
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      if (readyLine?.test(line)) markReady();
-      const shown = output(name, line);
-      if (shown !== undefined) process.stdout.write(`${shown}\n`);
-    });
-  }
+  for (const stream of [child.stdout!, child.stderr!]) showLines(name, stream, readyLine, markReady);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const part: Part = {
     name,
@@ -134,17 +138,15 @@ async function main(): Promise<void> {
       dbFile: join(config.dataDir, 'temporal.sqlite'),
       namespace: config.temporal.namespace,
       logLevel: 'error',
+      output: 'pipe',
     });
+    for (const stream of [server.process.stdout!, server.process.stderr!]) showLines('temporal', stream);
     watch({
       name: 'temporal',
       stop: () => server.stop(),
       exited: new Promise((resolve) => server.process.once('exit', resolve)),
     });
     env.TEMPORAL_ADDRESS = server.address;
-  }
-  if (config.provider.simulated) {
-    env.MUSIC_API_BASE_URL = config.provider.baseUrl;
-    env.MUSIC_API_KEY = config.provider.apiKey;
   }
   const server = runNode('server', 'server.ts', env);
   watch(server.part);
@@ -160,19 +162,34 @@ async function main(): Promise<void> {
   }
   await worker.ready;
 
+  // Last, after every start-up line, so it stays on screen: from here on only events are logged.
+  console.log(banner(config, apiUrl));
+}
+
+/** What `npm start` prints once everything answers: where each part is and how to try it. */
+function banner(config: ReturnType<typeof loadConfig>, apiUrl: string): string {
+  const { simulated, baseUrl } = config.provider;
+  const scale = config.simulator.timeScale;
+  const songSeconds = Math.round(((KIND_TIMELINES.music.at(-1)?.atMs ?? 0) * scale) / 1000);
+  const tasksOnly = encodeURIComponent(`WorkflowType="musicTask"`);
   const lines = [
     '',
     'music-tasks is up',
-    `  API          ${apiUrl}   (try: npm run cli -- submit music --prompt "a calm song")`,
+    `  API          ${apiUrl}`,
     config.temporal.embedded
-      ? `  Temporal UI  http://127.0.0.1:${config.temporal.uiPort}`
+      ? `  Temporal UI  http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows?query=${tasksOnly}`
       : `  Temporal     ${config.temporal.address} (namespace ${config.temporal.namespace})`,
-    `  Provider     ${config.provider.baseUrl}${config.provider.simulated ? ' (simulator)' : ''}`,
+    simulated
+      ? `  Provider     ${baseUrl} (simulator; a song takes ~${songSeconds >= 90 ? `${Math.round(songSeconds / 60)} min` : `${songSeconds} s`})`
+      : `  Provider     ${baseUrl}`,
     `  Data         ${config.dataDir}`,
-    '  Ctrl-C stops everything.',
-    '',
+    `  Try it       npm run cli -- submit music --prompt "a calm song about summer" --watch`,
   ];
-  console.log(lines.join('\n'));
+  if (simulated && scale >= 1) {
+    lines.push(`  Faster       SIMULATOR_TIME_SCALE=0.05 npm start   (the simulator 20× faster)`);
+  }
+  lines.push('  Ctrl-C stops everything.', '');
+  return lines.join('\n');
 }
 
 main().catch((error: unknown) => {

@@ -6,7 +6,13 @@ const STARTUP_CHATTER: readonly RegExp[] = [
   /^Server listening at /,
   /^worker polling /,
   /^provider simulator (listening on|ready)/,
+  // The Temporal CLI's own banner.
+  /^CLI \S+ \(Server /,
+  /^(Server|UI|Metrics):\s/,
 ];
+
+/** Temporal's zap logger writes `"level":"error"`: as pino's numbers, so every line reads alike. */
+const LEVELS: Readonly<Record<string, number>> = { debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 
 /**
  * How `npm start` shows one line of a part's output: readable (time, part, level, message, task
@@ -18,13 +24,14 @@ export function partOutput(
 ): (part: string, line: string) => string | undefined {
   const pretty = prettyFactory(prettyOptions(colorize));
   return (part, line) => {
+    if (!line.trim()) return undefined;
     const entry = parseJsonLine(line);
+    if (entry && typeof entry.level === 'string') entry.level = LEVELS[entry.level] ?? 30;
     if (format === 'json') {
       return JSON.stringify(entry ? { part, ...entry } : { level: 30, time: Date.now(), part, msg: line });
     }
     const message = String(entry?.msg ?? line);
     if (STARTUP_CHATTER.some((pattern) => pattern.test(message))) return undefined;
-    if (!line.trim()) return undefined;
     return pretty({ ...(entry ?? { level: 30, time: Date.now(), msg: line }), name: part }).trimEnd();
   };
 }

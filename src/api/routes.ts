@@ -4,8 +4,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError } from '../httpErrors.ts';
 import { requireApiToken } from './auth.ts';
-import { describeIssue } from '../provider/normalize.ts';
-import { describeInput, findTextOverLimit, KIND_INPUTS, missingCustomFields } from '../provider/inputs.ts';
+import {
+  describeInput,
+  findTextOverLimit,
+  inputProblems,
+  KIND_INPUTS,
+  kindFields,
+} from '../provider/inputs.ts';
 import { TASK_KINDS, type TaskKind } from '../provider/kinds.ts';
 import { trackingSettings } from '../temporal/tasks.ts';
 import { musicTaskWorkflowId } from '../workflows/definitions.ts';
@@ -26,16 +31,19 @@ const kindSchema = z.enum(TASK_KINDS, { error: `expected one of ${TASK_KINDS.joi
  * so nothing the provider would refuse costs a call.
  */
 export function validateInput(kind: TaskKind, input: unknown): Record<string, unknown> {
-  const parsed = KIND_INPUTS[kind].safeParse(input);
-  if (!parsed.success) throw new HttpError(400, 'invalid_input', describeIssue(parsed.error, 'input'));
-  const body = parsed.data as Record<string, unknown>;
-  if (kind === 'music' || kind === 'upload-cover') {
-    const missing = missingCustomFields(body);
-    if (missing.length) {
-      const mode = body.customMode ? 'custom mode' : 'non-custom mode';
-      throw new HttpError(400, 'invalid_input', `input: ${mode} requires ${missing.join(', ')}`);
-    }
+  const raw = (input ?? {}) as Record<string, unknown>;
+  const problems = inputProblems(kind, raw);
+  if (problems.length) {
+    const fields = kindFields(kind);
+    throw new HttpError(
+      400,
+      'invalid_input',
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} with the ${kind} input: ` +
+        problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '),
+      { problems, fields },
+    );
   }
+  const body = KIND_INPUTS[kind].parse(raw) as Record<string, unknown>;
   const over = findTextOverLimit(body);
   if (over) {
     throw new HttpError(

@@ -1,4 +1,6 @@
+import { KIND_TIMELINES } from '../provider/timings.ts';
 import type { TaskView } from '../workflows/state.ts';
+import type { Timelines } from './progress.ts';
 
 /** What the CLI prints when the API refuses: its stable code, its message, and what to do. */
 export class ApiError extends Error {
@@ -95,6 +97,18 @@ export class TasksApi {
       if (value !== undefined) query.set(key, String(value));
     const search = query.toString();
     return this.call<{ tasks: TaskSummary[] }>('GET', `/v1/tasks${search ? `?${search}` : ''}`);
+  }
+
+  /** The provider's pace as the service runs it; a server without the route answers typical timings. */
+  async pace(): Promise<{ simulated: boolean; timeScale: number; timelines: Timelines }> {
+    try {
+      return await this.call('GET', '/v1/provider');
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        return { simulated: false, timeScale: 1, timelines: KIND_TIMELINES };
+      }
+      throw error;
+    }
   }
 
   cancel(taskId: string) {

@@ -20,19 +20,27 @@ export async function watchTasks(
   const json = options.json ?? false;
   const tty = process.stdout.isTTY && !json;
   const last = new Map<string, string>();
+  // The service's pace (the simulator's time scale): the bar and ETA follow what really runs.
+  const { timelines } = await api.pace();
   let drawn = 0;
   for (;;) {
     const views = await Promise.all(taskIds.map((taskId) => api.get(taskId)));
     if (tty) {
       if (drawn) process.stdout.write(`\x1b[${drawn}F`);
-      for (const view of views) process.stdout.write(`\x1b[2K${renderProgress(view)}\n`);
+      for (const view of views)
+        process.stdout.write(`\x1b[2K${renderProgress(view, Date.now(), timelines)}\n`);
       drawn = views.length;
     } else {
       for (const view of views) {
         const line = json
-          ? JSON.stringify({ taskId: view.taskId, status: view.status, ready: view.ready })
-          : renderProgress(view);
-        const key = `${view.status}/${view.ready}/${view.receiptCounts.total}/${view.pollCount}`;
+          ? JSON.stringify({
+              taskId: view.taskId,
+              status: view.status,
+              ready: view.ready,
+              ...(view.notice ? { notice: view.notice.code } : {}),
+            })
+          : renderProgress(view, Date.now(), timelines);
+        const key = `${view.status}/${view.ready}/${view.receiptCounts.total}/${view.pollCount}/${view.notice?.code}`;
         if (last.get(view.taskId) !== key) console.log(line);
         last.set(view.taskId, key);
       }

@@ -88,3 +88,49 @@ export function describeInput(input: Record<string, unknown>): string | undefine
   }
   return undefined;
 }
+
+/** One thing wrong with a submission's input, named by its field (`input.model`). */
+export interface InputProblem {
+  field: string;
+  message: string;
+}
+
+/** A kind's input fields, required and optional, read from its schema (for error answers and docs). */
+export function kindFields(kind: TaskKind): { required: string[]; optional: string[] } {
+  const shape = KIND_INPUTS[kind].shape as Record<string, z.ZodType>;
+  const fields = Object.entries(shape);
+  return {
+    required: fields.filter(([, schema]) => !schema.safeParse(undefined).success).map(([name]) => name),
+    optional: fields.filter(([, schema]) => schema.safeParse(undefined).success).map(([name]) => name),
+  };
+}
+
+/**
+ * Every problem with a submission's input at once (shape, unknown fields, custom mode's
+ * requirements), so a client fixes them in one go rather than one per request.
+ */
+export function inputProblems(kind: TaskKind, input: Record<string, unknown>): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const parsed = KIND_INPUTS[kind].safeParse(input);
+  for (const issue of parsed.success ? [] : parsed.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const known = Object.keys(KIND_INPUTS[kind].shape).join(', ');
+      for (const key of issue.keys) {
+        problems.push({ field: `input.${key}`, message: `not a ${kind} field (fields: ${known})` });
+      }
+      continue;
+    }
+    const field = ['input', ...issue.path.map(String)].join('.');
+    const missing = issue.code === 'invalid_type' && input[String(issue.path[0])] === undefined;
+    problems.push({ field, message: missing ? `required (${issue.message})` : issue.message });
+  }
+  if ((kind === 'music' || kind === 'upload-cover') && typeof input.customMode === 'boolean') {
+    const mode = input.customMode ? 'custom mode' : 'non-custom mode';
+    for (const name of missingCustomFields(input)) {
+      if (!problems.some((problem) => problem.field === `input.${name}`)) {
+        problems.push({ field: `input.${name}`, message: `${mode} requires it` });
+      }
+    }
+  }
+  return problems;
+}

@@ -101,6 +101,11 @@ export class Engine {
     this.options.store.saveTask(stored);
   }
 
+  /** Multiplies every provider timing: phases, callback delays, redeliveries, Retry-After. */
+  get timeScale(): number {
+    return this.options.timeScale;
+  }
+
   private scaled(ms: number): number {
     return ms * this.options.timeScale;
   }

@@ -33,6 +33,8 @@ export interface DevServerOptions {
   namespace?: string;
   ip?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** `pipe`: the caller reads `process.stdout`/`stderr` (npm start formats them); default `inherit`. */
+  output?: 'inherit' | 'pipe';
 }
 
 export interface DevServer {
@@ -64,7 +66,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
 
-  const child = spawn(findTemporalCli(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const output = options.output ?? 'inherit';
+  const child = spawn(findTemporalCli(), args, { stdio: ['ignore', output, output] });
   const address = `${ip}:${options.port}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async () => {

@@ -200,7 +200,10 @@ describe('musicTask (real Temporal, fake provider)', () => {
     assert.equal(cancel.status, 202);
     assert.equal(cancel.body.status, 'CANCELLING');
     const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
-    await assert.rejects(handle.result(), (error: Error) => error.cause?.name === 'CancelledFailure');
+    await assert.rejects(
+      handle.result(),
+      (error: Error) => (error.cause as Error | undefined)?.name === 'CancelledFailure',
+    );
     assert.equal((await handle.describe()).status.name, 'CANCELLED', "Temporal's own Canceled status");
     const view = (await stack.api('GET', `/v1/tasks/${taskId}`)).body;
     assert.equal(view.status, 'CANCELLED');

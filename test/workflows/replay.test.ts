@@ -40,7 +40,7 @@ async function record(): Promise<void> {
     const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
     // A cancelled task closes as Canceled since canceled-status-v1: its result is that failure.
     await handle.result().catch((error: unknown) => {
-      if (!(error instanceof Error && error.cause?.name === 'CancelledFailure')) throw error;
+      if ((error as { cause?: Error }).cause?.name !== 'CancelledFailure') throw error;
     });
     const tag = process.env.RECORD_HISTORIES;
     const file = tag && tag !== '1' ? `${name}.${tag}.json` : `${name}.json`;
