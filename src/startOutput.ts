@@ -30,7 +30,7 @@ export function partOutput(
     if (format === 'json') {
       return JSON.stringify(entry ? { part, ...entry } : { level: 30, time: Date.now(), part, msg: line });
     }
-    const message = String(entry?.msg ?? line);
+    const message = typeof entry?.msg === 'string' ? entry.msg : line;
     if (STARTUP_CHATTER.some((pattern) => pattern.test(message))) return undefined;
     return pretty({ ...(entry ?? { level: 30, time: Date.now(), msg: line }), name: part }).trimEnd();
   };

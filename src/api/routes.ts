@@ -97,7 +97,7 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
           kind,
           input,
           idempotencyKey ?? randomUUID(),
-          describeInput(input),
+          describeInput(input, kind),
         );
         metrics.submissions.labels(kind, 'submitted').inc();
         request.log.info({ taskId: submitted.taskId, workflowId: submitted.workflowId }, 'task submitted');

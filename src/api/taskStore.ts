@@ -157,6 +157,10 @@ export class TaskStore {
    * @param log where a failed status query is reported (the view then comes from search attributes)
    */
   async get(taskId: string, log?: Pick<FastifyBaseLogger, 'warn'>): Promise<TaskView> {
+    return withAssetUrls(await this.view(taskId, log));
+  }
+
+  private async view(taskId: string, log?: Pick<FastifyBaseLogger, 'warn'>): Promise<TaskView> {
     const handle = this.client.workflow.getHandle(musicTaskWorkflowId(taskId));
     let description: WorkflowExecutionDescription;
     try {
@@ -216,7 +220,11 @@ export class TaskStore {
       pageSize: filters.limit,
     })) {
       const taskId = execution.workflowId.replace(/^music-task-/, '');
-      tasks.push(viewFromSearchAttributes(taskId, execution));
+      const title = execution.memo?.title;
+      tasks.push({
+        ...viewFromSearchAttributes(taskId, execution),
+        ...(typeof title === 'string' ? { title } : {}),
+      });
       if (tasks.length >= filters.limit) break;
     }
     return tasks;
@@ -248,6 +256,14 @@ export class TaskStore {
       { status: known.status, ready: known.ready },
     );
   }
+}
+
+/** Each stored file with the URL it is served at (`GET /v1/assets/:assetId`), relative to the API. */
+function withAssetUrls(view: TaskView): TaskView {
+  return {
+    ...view,
+    assets: view.assets.map((asset) => ({ ...asset, url: `/v1/assets/${encodeURIComponent(asset.id)}` })),
+  };
 }
 
 /** A task view from the search attributes alone, when the workflow cannot answer for itself. */

@@ -18,14 +18,22 @@ const SHOWN_FIELDS = ['taskId', 'kind', 'status', 'phase', 'outcome', 'bytes', '
 
 /** `message  taskId=… kind=… — error`: what a person scanning a terminal needs from one log line. */
 export function describeLogLine(log: Record<string, unknown>, messageKey = 'msg'): string {
-  const parts = [String(log[messageKey] ?? '')];
+  const parts = [scalar(log[messageKey]) ?? ''];
   for (const field of SHOWN_FIELDS) {
-    const value = log[field];
-    if (value !== undefined && value !== null && typeof value !== 'object') parts.push(`${field}=${value}`);
+    const value = scalar(log[field]);
+    if (value !== undefined) parts.push(`${field}=${value}`);
   }
-  const error = log.err as { message?: unknown; type?: unknown } | undefined;
-  if (error && typeof error === 'object' && error.message) parts.push(`— ${String(error.message)}`);
+  const error = log.err as { message?: unknown } | undefined;
+  const message = error && typeof error === 'object' ? scalar(error.message) : undefined;
+  if (message) parts.push(`— ${message}`);
   return parts.join('  ');
+}
+
+/** A string, number or boolean field as text; anything else is not shown on one line. */
+function scalar(value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : undefined;
 }
 
 /** pino-pretty settings for one line per event: time, part, level, message, task id. */

@@ -80,9 +80,30 @@ export function findTextOverLimit(
   return undefined;
 }
 
-/** A short human label for a task (title or prompt), for the Temporal UI and the CLI. */
-export function describeInput(input: Record<string, unknown>): string | undefined {
-  for (const field of ['title', 'prompt', 'audioId', 'taskId']) {
+/** What a task of each kind makes from its source, when it has no title or prompt of its own. */
+const MADE_FROM: Partial<Record<TaskKind, (input: Record<string, unknown>) => string | undefined>> = {
+  extend: (input) =>
+    `extension of track ${String(input.audioId)}${typeof input.continueAt === 'number' ? ` from ${input.continueAt} s` : ''}`,
+  'upload-cover': (input) => `cover of ${String(input.uploadUrl)}`,
+  'vocal-removal': (input) => `vocals and instrumental of track ${String(input.audioId)}`,
+  'split-stem': (input) => `stems of track ${String(input.audioId)}`,
+  wav: (input) => `WAV of track ${String(input.audioId)}`,
+  mp4: (input) => `video of track ${String(input.audioId)}`,
+  'cover-art': (input) => `cover art for task ${String(input.taskId)}`,
+};
+
+/**
+ * A short label a person reads (the title or prompt, else what the task makes from what), for the
+ * Temporal UI, the task view and the CLI.
+ */
+export function describeInput(input: Record<string, unknown>, kind?: TaskKind): string | undefined {
+  for (const field of ['title', 'prompt']) {
+    const value = input[field];
+    if (typeof value === 'string' && value.trim()) return value.trim().slice(0, 80);
+  }
+  const madeFrom = kind && MADE_FROM[kind]?.(input);
+  if (madeFrom) return madeFrom.slice(0, 80);
+  for (const field of ['audioId', 'taskId']) {
     const value = input[field];
     if (typeof value === 'string' && value.trim()) return value.trim().slice(0, 80);
   }

@@ -82,7 +82,9 @@ export class SimulatorStore {
   }
 
   tasks(): StoredTask[] {
-    return (this.statements.tasks.all() as { record: string }[]).map((row) => JSON.parse(row.record));
+    return (this.statements.tasks.all() as { record: string }[]).map(
+      (row) => JSON.parse(row.record) as StoredTask,
+    );
   }
 
   saveOwed(callback: OwedCallback): void {
@@ -99,7 +101,9 @@ export class SimulatorStore {
   }
 
   owed(): OwedCallback[] {
-    return (this.statements.owed.all() as { record: string }[]).map((row) => JSON.parse(row.record));
+    return (this.statements.owed.all() as { record: string }[]).map(
+      (row) => JSON.parse(row.record) as OwedCallback,
+    );
   }
 
   /** How many submissions the engine has numbered (task ids continue from there). */

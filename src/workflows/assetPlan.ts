@@ -22,6 +22,15 @@ function extension(url: string, fallback: string): string {
   return (match?.[1] ?? fallback).toLowerCase();
 }
 
+/**
+ * A track's part of its files' ids and names: the asset id already starts with the task id, so a
+ * track id that repeats it (`<taskId>-a`) is cut to what follows, and a long one (a UUID) to 8.
+ */
+function trackLabel(taskId: string, trackId: string): string {
+  const own = trackId.startsWith(taskId) ? trackId.slice(taskId.length).replace(/^[-_.]+/, '') : trackId;
+  return (own || trackId).slice(0, 8);
+}
+
 /** Every finished file of a result, in a stable order. Lyrics are data, not files. */
 export function planAssets(taskId: string, kind: TaskKind, result: TaskResult): AssetSpec[] {
   const specs: AssetSpec[] = [];
@@ -37,8 +46,9 @@ export function planAssets(taskId: string, kind: TaskKind, result: TaskResult): 
   };
   for (const track of result.tracks ?? []) {
     const extra = { trackId: track.id, ...(track.duration ? { declaredDuration: track.duration } : {}) };
-    add('audio', `${track.id}-audio`, track.audioUrl, extra);
-    add('image', `${track.id}-image`, track.imageUrl, { trackId: track.id });
+    const label = trackLabel(taskId, track.id);
+    add('audio', `${label}-audio`, track.audioUrl, extra);
+    add('image', `${label}-image`, track.imageUrl, { trackId: track.id });
   }
   for (const [stem, url] of Object.entries(result.stems ?? {})) add('stem', `stem-${stem}`, url);
   add('wav', 'audio-wav', result.wavUrl);

@@ -63,6 +63,8 @@ export interface StoredAsset {
   path: string;
   bytes: number;
   sha256: string;
+  /** Where the API serves our copy (`/v1/assets/<id>`); added by the API, not kept in the workflow. */
+  url?: string;
   /** Media facts found by probing our copy (not the provider's word). */
   contentType?: string;
   durationSeconds?: number;

@@ -19,10 +19,10 @@ describe('a task id the provider does not know (real Temporal, default poll timi
     const warned = await stack.waitForTask(taskId, (view) => view.pollCount >= 1, 10_000);
     assert.equal(warned.status, 'PENDING');
     assert.equal(warned.notice?.code, 'ProviderTaskNotFound');
-    assert.match(warned.notice!.message, /does not know task nosuchtask0001 \(1 of 3 answers\)/);
+    assert.match(warned.notice.message, /does not know task nosuchtask0001 \(1 of 3 answers\)/);
     const ended = await stack.waitForTask(taskId, (view) => view.status === 'CREATE_TASK_FAILED', 25_000);
     assert.equal(ended.error?.code, 'ProviderTaskNotFound');
-    assert.match(ended.error!.message, /check the id and its kind/);
+    assert.match(ended.error.message, /check the id and its kind/);
     assert.equal(ended.notice, undefined, 'the error says it now');
     assert.equal(ended.pollCount, 3);
   });
@@ -33,7 +33,7 @@ describe('a task id the provider does not know (real Temporal, default poll timi
     const view = await stack.waitForTask(taskId, (task) => task.pollCount >= 1, 10_000);
     assert.equal(view.polls[0]?.status, 'PENDING');
     assert.equal(view.notice, undefined);
-    const nextPoll = Date.parse(view.nextPollAt!) - Date.parse(view.polls[0]!.at);
+    const nextPoll = Date.parse(view.nextPollAt!) - Date.parse(view.polls[0].at);
     assert.ok(nextPoll > 20_000, `the next poll waits POLL_INTERVAL (${nextPoll} ms)`);
     await stack.api('DELETE', `/v1/tasks/${taskId}`);
   });
