@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { FakeProvider } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
@@ -35,6 +36,14 @@ describe('a task id the provider does not know (real Temporal, default poll timi
     assert.equal(view.notice, undefined);
     const nextPoll = Date.parse(view.nextPollAt!) - Date.parse(view.polls[0].at);
     assert.ok(nextPoll > 20_000, `the next poll waits POLL_INTERVAL (${nextPoll} ms)`);
+    // The Temporal UI shows each timer's summary rather than its sequence number.
+    const history = await stack.client.workflow.getHandle(view.workflowId).fetchHistory();
+    const summaries = (history.events ?? [])
+      .filter((event) => event.timerStartedEventAttributes)
+      .map((event) => event.userMetadata?.summary)
+      .map((payload) => (payload ? defaultPayloadConverter.fromPayload<string>(payload) : undefined));
+    assert.ok(summaries.length >= 1, 'the timer before the first poll at least');
+    for (const summary of summaries) assert.match(summary ?? '', /^wait for a callback; poll in \d+(s|m)/);
     await stack.api('DELETE', `/v1/tasks/${taskId}`);
   });
 });
