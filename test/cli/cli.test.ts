@@ -140,7 +140,7 @@ describe('the music-tasks CLI against a running API', () => {
       const row = table.find((line) => line.startsWith(taskId));
       assert.match(row ?? '', /music\s+SUCCESS\s+ready\s+\d+[smhd]\s+a calm song about summer$/);
 
-      const tracks = await run('tracks', '--q', 'calm song');
+      const tracks = await run('tracks');
       assert.equal(tracks.code, 0, tracks.stderr);
       assert.match(tracks.stdout, /^TRACK\s+TASK\s+TITLE/);
       assert.ok(tracks.stdout.includes(taskId), tracks.stdout);
@@ -179,11 +179,11 @@ describe('the music-tasks CLI against a running API', () => {
     'track says at once when the provider does not know the id, and reports a known one',
     { timeout: 60_000 },
     async () => {
-      const unknown = await run('track', 'nosuchtask42', '--kind', 'music');
+      const unknown = await run('track', 'unknown-cli-task', '--kind', 'music');
       assert.equal(unknown.code, 1);
       assert.match(
         unknown.stderr,
-        /^error: provider_task_not_found: the provider does not know task nosuchtask42/m,
+        /^error: provider_task_not_found: the provider does not know task unknown-cli-task/m,
       );
       assert.match(unknown.stderr, /hint: check the id and --kind/);
       const known = await provider.submit('music');

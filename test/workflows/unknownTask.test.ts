@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { FakeProvider } from '../support/fakeProvider.ts';
@@ -15,12 +16,13 @@ describe('a task id the provider does not know (real Temporal, default poll timi
   after(() => stack.close());
 
   it('says so in the view at the first answer and ends the task within seconds', async () => {
-    const taskId = 'nosuchtask0001';
-    assert.equal((await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' })).status, 201);
+    const taskId = `unknown-${randomUUID().slice(0, 8)}`;
+    const put = await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'music' });
+    assert.equal(put.status, 201, JSON.stringify(put.body));
     const warned = await stack.waitForTask(taskId, (view) => view.pollCount >= 1, 10_000);
     assert.equal(warned.status, 'PENDING');
     assert.equal(warned.notice?.code, 'ProviderTaskNotFound');
-    assert.match(warned.notice.message, /does not know task nosuchtask0001 \(1 of 3 answers\)/);
+    assert.match(warned.notice.message, new RegExp(`does not know task ${taskId} \\(1 of 3 answers\\)`));
     const ended = await stack.waitForTask(taskId, (view) => view.status === 'CREATE_TASK_FAILED', 25_000);
     assert.equal(ended.error?.code, 'ProviderTaskNotFound');
     assert.match(ended.error.message, /check the id and its kind/);
