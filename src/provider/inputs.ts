@@ -110,6 +110,13 @@ export function describeInput(input: Record<string, unknown>, kind?: TaskKind): 
   return undefined;
 }
 
+/** What a missing field takes: ` (boolean)`, `: one of V4, V4_5, …`. */
+function expectation(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') return ` (${issue.expected})`;
+  if (issue.code === 'invalid_value') return `: one of ${issue.values.map(String).join(', ')}`;
+  return '';
+}
+
 /** One thing wrong with a submission's input, named by its field (`input.model`). */
 export interface InputProblem {
   field: string;
@@ -142,8 +149,8 @@ export function inputProblems(kind: TaskKind, input: Record<string, unknown>): I
       continue;
     }
     const field = ['input', ...issue.path.map(String)].join('.');
-    const missing = issue.code === 'invalid_type' && input[String(issue.path[0])] === undefined;
-    problems.push({ field, message: missing ? `required (${issue.message})` : issue.message });
+    const missing = issue.path.length === 1 && input[String(issue.path[0])] === undefined;
+    problems.push({ field, message: missing ? `required${expectation(issue)}` : issue.message });
   }
   if ((kind === 'music' || kind === 'upload-cover') && typeof input.customMode === 'boolean') {
     const mode = input.customMode ? 'custom mode' : 'non-custom mode';

@@ -91,7 +91,12 @@ export class Engine {
     for (const owed of owedByTask.values()) this.deliverLogged(owed);
     const owedCount = [...owedByTask.values()].reduce((sum, list) => sum + list.length, 0);
     if (this.tasks.size > 0) {
-      this.options.log.info({ tasks: this.tasks.size, owedCallbacks: owedCount }, 'simulator tasks restored');
+      const tasks = `${this.tasks.size} task${this.tasks.size === 1 ? '' : 's'}`;
+      const owed = `${owedCount} callback${owedCount === 1 ? '' : 's'} owed`;
+      this.options.log.info(
+        { tasks: this.tasks.size, owedCallbacks: owedCount },
+        `restored ${tasks}, ${owed}`,
+      );
     }
   }
 

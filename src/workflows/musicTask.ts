@@ -176,7 +176,8 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
       return;
     }
     const duplicate = recordCallback(state, signal);
-    if (!duplicate) log.info('callback', { taskId: state.taskId, phase: signal.callback.phase });
+    // Debug: the webhook already logs each callback at info, with its outcome.
+    if (!duplicate) log.debug('callback', { taskId: state.taskId, phase: signal.callback.phase });
   });
 
   const poll = async (reason: 'timer' | 'confirm') => {

@@ -88,7 +88,10 @@ describe('task API (real Temporal, fake provider)', () => {
       bare.body.problems.map((problem: { field: string }) => problem.field),
       ['input.customMode', 'input.instrumental', 'input.model'],
     );
-    assert.match(bare.body.message, /^3 problems with the music input: input\.customMode: required/);
+    assert.match(
+      bare.body.message,
+      /^3 problems with the music input: input\.customMode: required \(boolean\); input\.instrumental: required \(boolean\); input\.model: required: one of V4, V4_5, /,
+    );
     assert.deepEqual(bare.body.fields.required, ['customMode', 'instrumental', 'model']);
     assert.ok(bare.body.fields.optional.includes('prompt'));
     const notJson = await stack.api('POST', '/v1/tasks', '{"kind":');
