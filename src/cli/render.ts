@@ -11,6 +11,13 @@ export function age(iso: string | undefined, now = Date.now()): string {
   return `${Math.floor(seconds / 86_400)}d`;
 }
 
+/** `, last answered PENDING` or `, last failed ProviderUnavailable`: why a task is where it is. */
+function lastAnswer(view: TaskView): string {
+  const last = view.polls.at(-1);
+  if (!last) return '';
+  return last.error ? `, last failed ${last.error}` : `, last answered ${last.status ?? '?'}`;
+}
+
 /** `status`: state, callbacks, polls, the notice or error, stored files with their URLs. */
 export function describeTask(view: TaskView): string {
   const lines = [
@@ -19,7 +26,7 @@ export function describeTask(view: TaskView): string {
     `  workflow   ${view.workflowId}`,
     `  submitted  ${view.submittedAt}`,
     `  callbacks  ${view.receiptCounts.total} (${view.receiptCounts.duplicates} duplicate)`,
-    `  polls      ${view.pollCount}${view.nextPollAt ? `, next at ${view.nextPollAt}` : ''}`,
+    `  polls      ${view.pollCount}${lastAnswer(view)}${view.nextPollAt ? `, next at ${view.nextPollAt}` : ''}`,
   ];
   if (view.notice) lines.push(`  notice     ${view.notice.code}: ${view.notice.message}`);
   if (view.error) lines.push(`  error      ${view.error.code}: ${view.error.message}`);
