@@ -77,16 +77,19 @@ export class SimulatorStore {
     };
   }
 
+  /** Writes the task as it is now (inserted once, in submission order; replaced afterwards). */
   saveTask(task: StoredTask): void {
     this.statements.saveTask.run(task.id, JSON.stringify(task));
   }
 
+  /** Every stored task, in the order they were submitted. */
   tasks(): StoredTask[] {
     return (this.statements.tasks.all() as { record: string }[]).map(
       (row) => JSON.parse(row.record) as StoredTask,
     );
   }
 
+  /** Records a callback the provider now owes. */
   saveOwed(callback: OwedCallback): void {
     this.statements.saveOwed.run(callback.id, callback.taskId, JSON.stringify(callback));
   }
@@ -96,10 +99,12 @@ export class SimulatorStore {
     this.statements.rescheduleOwed.run(attempt, Math.round(dueAt), id);
   }
 
+  /** Forgets an owed callback: delivered, or given up after the last redelivery. */
   dropOwed(id: string): void {
     this.statements.dropOwed.run(id);
   }
 
+  /** Every callback still owed, oldest first. */
   owed(): OwedCallback[] {
     return (this.statements.owed.all() as { record: string }[]).map(
       (row) => JSON.parse(row.record) as OwedCallback,
