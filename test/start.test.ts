@@ -182,6 +182,12 @@ describe('npm start (the supervisor)', () => {
       assert.doesNotMatch(pretty, /No workflows registered|webpack|request completed|incoming request/);
       assert.doesNotMatch(startup, /ERROR|WARN/, `a clean start warns of nothing:\n${startup}`);
       assert.match(afterBanner, /Try it\s+npm run cli -- submit music/);
+      assert.match(
+        afterBanner,
+        /Temporal UI\s+http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\?query=WorkflowType%3D%22musicTask%22/,
+        'a link to the tasks only',
+      );
+      assert.match(afterBanner, /Provider\s+\S+ \(simulator; a song takes ~30 s\)/);
       assert.match(afterBanner, new RegExp(`callback\\s+taskId=${taskId}`), 'one readable line per callback');
       assert.match(afterBanner, /^\[\d\d:\d\d:\d\d\] INFO \(server\): /m, 'time, level, part, message');
 
