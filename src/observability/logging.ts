@@ -23,7 +23,8 @@ export function describeLogLine(log: Record<string, unknown>, messageKey = 'msg'
     const value = scalar(log[field]);
     if (value !== undefined) parts.push(`${field}=${value}`);
   }
-  const error = log.err as { message?: unknown } | undefined;
+  // pino's `err`, or the Temporal SDK's `error` ("Activity failed", …).
+  const error = (log.err ?? log.error) as { message?: unknown } | undefined;
   const message = error && typeof error === 'object' ? scalar(error.message) : undefined;
   if (message) parts.push(`— ${message}`);
   return parts.join('  ');

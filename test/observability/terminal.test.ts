@@ -57,6 +57,12 @@ describe('what `npm start` shows', () => {
   it('shows an error’s message after the fields', () => {
     const text = describeLogLine({ msg: 'could not signal', taskId: 't1', err: { message: 'unavailable' } });
     assert.equal(text, 'could not signal  taskId=t1  — unavailable');
+    const sdk = describeLogLine({
+      msg: 'Activity failed',
+      taskId: 't2',
+      error: { message: 'Task not found' },
+    });
+    assert.equal(sdk, 'Activity failed  taskId=t2  — Task not found');
   });
 
   it('demotes the SDK’s routine start-up lines to debug, keeps real warnings', () => {
