@@ -25,12 +25,19 @@ const srcDir = import.meta.dirname;
 let output: ReturnType<typeof partOutput>;
 
 /** Shows a part's output, a line at a time, as {@link partOutput} formats it. */
-function showLines(part: string, stream: NodeJS.ReadableStream, readyLine?: RegExp, onReady?: () => void) {
-  createInterface({ input: stream }).on('line', (line) => {
-    if (readyLine?.test(line)) onReady?.();
-    const shown = output(part, line);
-    if (shown !== undefined) process.stdout.write(`${shown}\n`);
-  });
+function showLines(
+  part: string,
+  streams: [NodeJS.ReadableStream, NodeJS.ReadableStream],
+  readyLine?: RegExp,
+  onReady?: () => void,
+) {
+  for (const [index, stream] of streams.entries()) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (readyLine?.test(line)) onReady?.();
+      const shown = output(part, line, index === 0 ? 'stdout' : 'stderr');
+      if (shown !== undefined) process.stdout.write(`${shown}\n`);
+    });
+  }
 }
 
 function runNode(name: string, file: string, env: NodeJS.ProcessEnv, readyLine?: RegExp) {
@@ -41,7 +48,7 @@ function runNode(name: string, file: string, env: NodeJS.ProcessEnv, readyLine?:
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   if (!readyLine) markReady();
-  for (const stream of [child.stdout!, child.stderr!]) showLines(name, stream, readyLine, markReady);
+  showLines(name, [child.stdout!, child.stderr!], readyLine, markReady);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const part: Part = {
     name,
@@ -140,7 +147,7 @@ async function main(): Promise<void> {
       logLevel: 'error',
       output: 'pipe',
     });
-    for (const stream of [server.process.stdout!, server.process.stderr!]) showLines('temporal', stream);
+    showLines('temporal', [server.process.stdout!, server.process.stderr!]);
     watch({
       name: 'temporal',
       stop: () => server.stop(),
@@ -148,19 +155,18 @@ async function main(): Promise<void> {
     });
     env.TEMPORAL_ADDRESS = server.address;
   }
-  const server = runNode('server', 'server.ts', env);
-  watch(server.part);
-  const worker = runNode('worker', 'worker.ts', env, /worker polling/);
-  watch(worker.part);
-  const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
-  await waitForHttp(`${apiUrl}/readyz`, server.part.exited);
   if (config.provider.simulated) {
-    // After the server: callbacks the simulator owes from before a restart find it listening.
+    // Callbacks it owes from before a restart wait (a while) for the server to listen.
     const simulator = runNode('simulator', 'simulator/main.ts', env);
     watch(simulator.part);
     await waitForHttp(`${config.provider.baseUrl}/__sim/faults`, simulator.part.exited);
   }
-  await worker.ready;
+  const worker = runNode('worker', 'worker.ts', env, /worker polling/);
+  watch(worker.part);
+  const server = runNode('server', 'server.ts', env);
+  watch(server.part);
+  const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+  await Promise.all([worker.ready, waitForHttp(`${apiUrl}/readyz`, server.part.exited)]);
 
   // Last, after every start-up line, so it stays on screen: from here on only events are logged.
   console.log(banner(config, apiUrl));

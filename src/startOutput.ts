@@ -21,18 +21,23 @@ const LEVELS: Readonly<Record<string, number>> = { debug: 20, info: 30, warn: 40
 export function partOutput(
   format: LogFormat,
   colorize: boolean,
-): (part: string, line: string) => string | undefined {
+): (part: string, line: string, stream?: 'stdout' | 'stderr') => string | undefined {
   const pretty = prettyFactory(prettyOptions(colorize));
-  return (part, line) => {
+  return (part, line, stream = 'stdout') => {
+    // A plain line says its level when it is logfmt (Temporal's server); else stderr is an error.
+    const named = LEVELS[/\blevel=(\w+)/.exec(line)?.[1]?.toLowerCase() ?? ''];
+    const plainLevel = named ?? (stream === 'stderr' ? 50 : 30);
     if (!line.trim()) return undefined;
     const entry = parseJsonLine(line);
     if (entry && typeof entry.level === 'string') entry.level = LEVELS[entry.level] ?? 30;
     if (format === 'json') {
-      return JSON.stringify(entry ? { part, ...entry } : { level: 30, time: Date.now(), part, msg: line });
+      return JSON.stringify(
+        entry ? { part, ...entry } : { level: plainLevel, time: Date.now(), part, msg: line },
+      );
     }
     const message = typeof entry?.msg === 'string' ? entry.msg : line;
     if (STARTUP_CHATTER.some((pattern) => pattern.test(message))) return undefined;
-    return pretty({ ...(entry ?? { level: 30, time: Date.now(), msg: line }), name: part }).trimEnd();
+    return pretty({ ...(entry ?? { level: plainLevel, time: Date.now(), msg: line }), name: part }).trimEnd();
   };
 }
 

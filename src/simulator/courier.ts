@@ -58,9 +58,14 @@ function postJson(url: string, body: unknown, timeoutMs: number, signal: AbortSi
   });
 }
 
+/** How often a restored simulator knocks while the receiver is not listening yet (start-up order). */
+const RECEIVER_KNOCK_MS = 1_000;
+
 /** Delivers callbacks and redelivers failed ones on the provider's schedule, scaled. */
 export class Courier {
   private inFlight = new AbortController();
+  /** Until then a refused connection is tried again in a second, not on the provider's schedule. */
+  private waitForReceiverUntil = 0;
 
   constructor(
     private readonly deps: {
@@ -89,13 +94,20 @@ export class Courier {
       error: null,
       delivered: false,
     };
+    let refused = false;
     try {
       record.status = await postJson(callback.url, callback.body, timeoutMs, signal);
       record.delivered = record.status >= 200 && record.status < 300;
     } catch (error) {
       record.error = error instanceof Error ? error.message : String(error);
+      refused = (error as { code?: string }).code === 'ECONNREFUSED';
     }
     if (signal.aborted) return;
+    if (refused && Date.now() < this.waitForReceiverUntil) {
+      // The service restarting with us: nothing listens yet, which is no failed delivery.
+      timers.after(RECEIVER_KNOCK_MS, () => void this.send(callback, attempt));
+      return;
+    }
     stats.recordDelivery(callback.taskId, record);
     log.debug({ callback: record, taskId: callback.taskId }, 'callback attempt');
     const settle = () => callback.owedId && owed?.settled(callback.owedId);
@@ -108,6 +120,14 @@ export class Courier {
     }
     if (callback.owedId) owed?.retry(callback.owedId, attempt + 1, Date.now() + delay * timeScale);
     timers.after(delay * timeScale, () => void this.send(callback, attempt + 1));
+  }
+
+  /**
+   * For `ms` from now, a callback whose receiver refuses the connection is tried again every
+   * second: after a restart the simulator is up before the service it calls back.
+   */
+  waitForReceiver(ms: number): void {
+    this.waitForReceiverUntil = Date.now() + ms;
   }
 
   /** Aborts the requests in flight (on reset and close); later sends start afresh. */

@@ -30,6 +30,9 @@ export interface EngineOptions {
   store?: SimulatorStore;
 }
 
+/** How long after a restart the simulator waits for its callback receiver to listen. */
+const RESTORE_RECEIVER_WAIT_MS = 120_000;
+
 /** A 405/430/455/500 answered instead of the real one; sometimes as the HTTP status, else only in the envelope. */
 export interface TransientFault {
   code: TransientCode;
@@ -76,6 +79,8 @@ export class Engine {
     const store = this.options.store;
     if (!store) return;
     this.submissions = store.submissions;
+    // `npm start` starts the simulator before the HTTP server it calls back.
+    this.courier.waitForReceiver(RESTORE_RECEIVER_WAIT_MS);
     for (const saved of store.tasks()) {
       const task: SimTask = {
         ...saved,

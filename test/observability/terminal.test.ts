@@ -34,6 +34,13 @@ describe('what `npm start` shows', () => {
     const temporalError = show('temporal', '{"level":"error","ts":"x","msg":"persistence down"}')!;
     assert.match(temporalError, /ERROR \(temporal\): persistence down/);
     assert.match(show('worker', 'a plain line')!, /INFO \(worker\): a plain line/);
+    assert.match(
+      show('simulator', 'Error: listen EADDRINUSE', 'stderr')!,
+      /ERROR \(simulator\): Error: listen/,
+    );
+    const logfmt = 'time=2026-12-01T21:29:21.043 level=ERROR msg="Operation failed"';
+    assert.match(show('temporal', logfmt, 'stderr')!, /ERROR \(temporal\): time=/);
+    assert.match(show('temporal', 'time=x level=info msg=ok', 'stderr')!, /INFO \(temporal\)/);
   });
 
   it('in a pipe: JSON lines, each naming its part', () => {
