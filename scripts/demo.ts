@@ -206,9 +206,17 @@ async function runTasks(stack: DemoStack): Promise<number> {
       `API ${stack.apiUrl}, simulator ${stack.simulatorUrl}, fault mix: ${JSON.stringify(FAULT_MIX)}\n`,
     );
     const run = randomBytes(3).toString('hex');
+    console.log(`submitting ${TASK_KINDS.length} tasks, one of every kind…`);
+    // A line per answer as it comes: the provider's transient faults delay some submissions.
     const submitted = await Promise.all(
-      TASK_KINDS.map((kind) => api.submit(kind, SAMPLE_INPUTS[kind], `demo-${run}-${kind}`)),
+      TASK_KINDS.map(async (kind) => {
+        const task = await api.submit(kind, SAMPLE_INPUTS[kind], `demo-${run}-${kind}`);
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        console.log(`  ${kind.padEnd(13)} ${task.taskId}  submitted after ${seconds} s`);
+        return task;
+      }),
     );
+    console.log('');
     views = await watchTasks(
       api,
       submitted.map((task) => task.taskId),

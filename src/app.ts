@@ -9,7 +9,9 @@ import { registerBudgetGauges } from './observability/budgetGauges.ts';
 import { redactUrl } from './observability/redact.ts';
 import { registerTaskCounts } from './observability/taskCounts.ts';
 import { BudgetGovernor } from './temporal/providerBudget.ts';
+import { DebugRequestLog, fastifyLoggerOptions } from './observability/logging.ts';
 import { libraryRoutes } from './api/library.ts';
+import { providerRoutes } from './api/provider.ts';
 import { taskRoutes } from './api/routes.ts';
 import type { AssetStore } from './activities/assetStore.ts';
 import type { Catalog } from './catalog/types.ts';
@@ -43,8 +45,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     logger:
       config.logLevel === 'silent'
         ? false
-        : {
-            level: config.logLevel,
+        : fastifyLoggerOptions(config, {
             // Callback credentials travel in the query string: keep them out of request logs.
             serializers: {
               req: (request: { method: string; url: string }) => ({
@@ -52,7 +53,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
                 url: redactUrl(request.url),
               }),
             },
-          },
+          }),
+    logController: new DebugRequestLog(),
     trustProxy: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -114,5 +116,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(webhookRoutes);
   await app.register(taskRoutes, { prefix: '/v1' });
   await app.register(libraryRoutes, { prefix: '/v1' });
+  await app.register(providerRoutes, { prefix: '/v1' });
   return app;
 }

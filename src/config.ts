@@ -153,6 +153,8 @@ export const envSchema = z.object({
   SIMULATOR_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
   SIMULATOR_SEED: z.coerce.number().int().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` or `pretty`; unset: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   /** Where finished files are copied: `fs` (DATA_DIR/assets) or `s3` (an S3-compatible bucket). */
   ASSET_STORE: z.enum(['fs', 's3']).default('fs'),
   S3_BUCKET: optionalText,
@@ -312,6 +314,7 @@ function buildConfig(env: Env) {
       minBytesPerSecond: env.FETCH_MIN_RATE,
     },
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     observability: {
       workerMetricsPort: env.WORKER_METRICS_PORT,
       sdkMetricsPort: env.WORKER_SDK_METRICS_PORT,

@@ -10,7 +10,10 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, resolveWebhookSecret } from './config.ts';
 import { assertSafeExposure } from './api/exposure.ts';
+import { resolveLogFormat } from './observability/logging.ts';
+import { KIND_TIMELINES } from './provider/timings.ts';
 import { startDevServer, type DevServer } from './temporal/devServer.ts';
+import { partOutput } from './startOutput.ts';
 
 interface Part {
   name: string;
@@ -20,6 +23,24 @@ interface Part {
 
 const srcDir = import.meta.dirname;
 
+let output: ReturnType<typeof partOutput>;
+
+/** Shows a part's output, a line at a time, as {@link partOutput} formats it. */
+function showLines(
+  part: string,
+  streams: [NodeJS.ReadableStream, NodeJS.ReadableStream],
+  readyLine?: RegExp,
+  onReady?: () => void,
+) {
+  for (const [index, stream] of streams.entries()) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (readyLine?.test(line)) onReady?.();
+      const shown = output(part, line, index === 0 ? 'stdout' : 'stderr');
+      if (shown !== undefined) process.stdout.write(`${shown}\n`);
+    });
+  }
+}
+
 function runNode(name: string, file: string, env: NodeJS.ProcessEnv, readyLine?: RegExp) {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(srcDir, file)], {
     env,
@@ -28,12 +49,7 @@ function runNode(name: string, file: string, env: NodeJS.ProcessEnv, readyLine?:
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   if (!readyLine) markReady();
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      if (readyLine?.test(line)) markReady();
-      process.stdout.write(`[${name}] ${line}\n`);
-    });
-  }
+  showLines(name, [child.stdout!, child.stderr!], readyLine, markReady);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const part: Part = {
     name,
@@ -99,6 +115,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   // Before anything starts: an open API on a network address is refused here, not by the server later.
   assertSafeExposure(config);
+  output = partOutput(resolveLogFormat(config.logFormat), !!process.stdout.isTTY);
   mkdirSync(config.dataDir, { recursive: true });
   const ports: [string, number, string][] = [['PORT', config.port, config.host]];
   if (config.temporal.embedded) {
@@ -121,6 +138,8 @@ async function main(): Promise<void> {
     ...process.env,
     WEBHOOK_SECRET: resolveWebhookSecret(config),
     DATA_DIR: config.dataDir,
+    // The parts write JSON lines; this process shows them (readably on a terminal).
+    LOG_FORMAT: 'json',
   };
   if (config.temporal.embedded) {
     const server: DevServer = await startDevServer({
@@ -129,7 +148,9 @@ async function main(): Promise<void> {
       dbFile: join(config.dataDir, 'temporal.sqlite'),
       namespace: config.temporal.namespace,
       logLevel: 'error',
+      output: 'pipe',
     });
+    showLines('temporal', [server.process.stdout!, server.process.stderr!]);
     watch({
       name: 'temporal',
       stop: () => server.stop(),
@@ -138,11 +159,10 @@ async function main(): Promise<void> {
     env.TEMPORAL_ADDRESS = server.address;
   }
   if (config.provider.simulated) {
+    // Callbacks it owes from before a restart wait (a while) for the server to listen.
     const simulator = runNode('simulator', 'simulator/main.ts', env);
     watch(simulator.part);
     await waitForHttp(`${config.provider.baseUrl}/__sim/faults`, simulator.part.exited);
-    env.MUSIC_API_BASE_URL = config.provider.baseUrl;
-    env.MUSIC_API_KEY = config.provider.apiKey;
   }
   const worker = runNode('worker', 'worker.ts', env, /worker polling/);
   watch(worker.part);
@@ -151,19 +171,34 @@ async function main(): Promise<void> {
   const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   await Promise.all([worker.ready, waitForHttp(`${apiUrl}/readyz`, server.part.exited)]);
 
+  // Last, after every start-up line, so it stays on screen: from here on only events are logged.
+  console.log(banner(config, apiUrl));
+}
+
+/** What `npm start` prints once everything answers: where each part is and how to try it. */
+function banner(config: ReturnType<typeof loadConfig>, apiUrl: string): string {
+  const { simulated, baseUrl } = config.provider;
+  const scale = config.simulator.timeScale;
+  const songSeconds = Math.round(((KIND_TIMELINES.music.at(-1)?.atMs ?? 0) * scale) / 1000);
+  const tasksOnly = encodeURIComponent(`WorkflowType="musicTask"`);
   const lines = [
     '',
     'music-tasks is up',
-    `  API          ${apiUrl}   (try: npm run cli -- submit music --prompt "a calm song")`,
+    `  API          ${apiUrl}`,
     config.temporal.embedded
-      ? `  Temporal UI  http://127.0.0.1:${config.temporal.uiPort}`
+      ? `  Temporal UI  http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows?query=${tasksOnly}`
       : `  Temporal     ${config.temporal.address} (namespace ${config.temporal.namespace})`,
-    `  Provider     ${config.provider.baseUrl}${config.provider.simulated ? ' (simulator)' : ''}`,
+    simulated
+      ? `  Provider     ${baseUrl} (simulator; a song takes ~${songSeconds >= 90 ? `${Math.round(songSeconds / 60)} min` : `${songSeconds} s`})`
+      : `  Provider     ${baseUrl}`,
     `  Data         ${config.dataDir}`,
-    '  Ctrl-C stops everything.',
-    '',
+    `  Try it       npm run cli -- submit music --prompt "a calm song about summer" --watch`,
   ];
-  console.log(lines.join('\n'));
+  if (simulated && scale >= 1) {
+    lines.push(`  Faster       SIMULATOR_TIME_SCALE=0.05 npm start   (the simulator 20× faster)`);
+  }
+  lines.push('  Ctrl-C stops everything.', '');
+  return lines.join('\n');
 }
 
 main().catch((error: unknown) => {

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import pino from 'pino';
 import { createActivities, type ActivityDeps } from './activities/index.ts';
 import { openAssetStore } from './activities/openAssetStore.ts';
 import { openCatalog } from './catalog/openCatalog.ts';
 import { loadConfig, resolveWebhookSecret, type Config } from './config.ts';
 import { ProviderClient } from './provider/client.ts';
 import { observeActivities } from './observability/activityInterceptors.ts';
+import { createLogger } from './observability/logging.ts';
 import { serveMetrics } from './observability/metricsServer.ts';
 import { installRuntime } from './observability/runtime.ts';
 import { startTracing } from './observability/tracing.ts';
@@ -39,7 +39,7 @@ export interface MusicWorkerOptions {
 export async function createMusicWorker(options: MusicWorkerOptions) {
   const { config } = options;
   installRuntime(config);
-  const logger = pino({ level: config.logLevel, name: 'worker' });
+  const logger = createLogger(config, 'worker');
   const metricsPort = config.observability.workerMetricsPort;
   const metrics = createWorkerMetrics({ processMetrics: metricsPort !== undefined });
   // First: a port already taken fails start-up before anything else is open.

@@ -53,6 +53,47 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return exited;
 }
 
+async function api(base: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+/** Submits a song and returns its provider task id (waiting out a queued submission). */
+async function submitSong(base: string): Promise<string> {
+  const submitted = await api(base, 'POST', '/v1/tasks', {
+    kind: 'music',
+    input: {
+      customMode: false,
+      instrumental: false,
+      model: 'V4_5',
+      prompt: 'a song that survives a restart',
+    },
+  });
+  assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
+  let taskId: string | undefined = submitted.body.taskId;
+  while (!taskId) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    taskId = (await api(base, 'GET', `/v1/submissions/${submitted.body.idempotencyKey}`)).body.taskId;
+  }
+  return taskId;
+}
+
+async function waitForView(base: string, taskId: string, until: (view: any) => boolean, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const { status, body } = await api(base, 'GET', `/v1/tasks/${taskId}`);
+    last = body;
+    if (status === 200 && until(body)) return body;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.fail(`task ${taskId} did not get there in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+}
+
 describe('npm start (the supervisor)', () => {
   it(
     'brings everything up, stops every child on SIGINT, and keeps workflows across restarts',
@@ -100,6 +141,71 @@ describe('npm start (the supervisor)', () => {
       }
       for (const [name, port] of Object.entries(ports))
         assert.equal(await portOpen(port), false, `${name} ${port} is closed`);
+    },
+  );
+
+  it(
+    'a song stopped half-way by Ctrl-C becomes ready after the restart; the terminal is readable, a pipe gets JSON',
+    { timeout: 300_000 },
+    async () => {
+      const ports = {
+        PORT: await freePort(),
+        TEMPORAL_DEV_PORT: await freePort(),
+        TEMPORAL_UI_PORT: await freePort(),
+        SIMULATOR_PORT: await freePort(),
+      };
+      const env = {
+        ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
+        DATA_DIR: scratchDir('restart'),
+        LOG_LEVEL: 'info',
+        // A song's phases at 7 s (first) and 30 s (complete): the restart falls in the middle.
+        SIMULATOR_TIME_SCALE: '0.2',
+        TEMPORAL_ADDRESS: '',
+        MUSIC_API_BASE_URL: '',
+        MUSIC_API_KEY: '',
+        WEBHOOK_SECRET: '',
+        API_TOKEN: '',
+      };
+      const base = `http://127.0.0.1:${ports.PORT}`;
+
+      const first = await startSupervisor({ ...env, LOG_FORMAT: 'pretty' });
+      let taskId: string;
+      try {
+        taskId = await submitSong(base);
+        await waitForView(base, taskId, (view) => view.status === 'FIRST_SUCCESS', 60_000);
+      } finally {
+        assert.equal(await stop(first.child), 0);
+      }
+      const pretty = first.output();
+      const [startup = '', afterBanner = ''] = pretty.split('music-tasks is up');
+      assert.doesNotMatch(pretty, /^\s*\{/m, 'no JSON lines on a terminal');
+      assert.doesNotMatch(pretty, /No workflows registered|webpack|request completed|incoming request/);
+      assert.doesNotMatch(startup, /ERROR|WARN/, `a clean start warns of nothing:\n${startup}`);
+      assert.match(afterBanner, /Try it\s+npm run cli -- submit music/);
+      assert.match(
+        afterBanner,
+        /Temporal UI\s+http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\?query=WorkflowType%3D%22musicTask%22/,
+        'a link to the tasks only',
+      );
+      assert.match(afterBanner, /Provider\s+\S+ \(simulator; a song takes ~30 s\)/);
+      assert.match(afterBanner, new RegExp(`callback\\s+taskId=${taskId}`), 'one readable line per callback');
+      assert.match(afterBanner, /^\[\d\d:\d\d:\d\d\] INFO \(server\): /m, 'time, level, part, message');
+
+      const second = await startSupervisor({ ...env, LOG_FORMAT: 'json' });
+      try {
+        const view = await waitForView(base, taskId, (task) => task.ready || !!task.error, 120_000);
+        assert.equal(view.error, undefined, JSON.stringify(view.error));
+        assert.equal(view.ready, true);
+        assert.equal(view.status, 'SUCCESS');
+        assert.ok(view.assets.length > 0, 'its files were stored');
+      } finally {
+        assert.equal(await stop(second.child), 0);
+      }
+      const beforeBanner = second.output().split('music-tasks is up')[0]!.trim().split('\n');
+      for (const line of beforeBanner.filter(Boolean)) {
+        const entry = JSON.parse(line) as { part?: string };
+        assert.ok(entry.part, `each JSON line names its part: ${line}`);
+      }
     },
   );
 });

@@ -4,8 +4,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError } from '../httpErrors.ts';
 import { requireApiToken } from './auth.ts';
-import { describeIssue } from '../provider/normalize.ts';
-import { describeInput, findTextOverLimit, KIND_INPUTS, missingCustomFields } from '../provider/inputs.ts';
+import {
+  describeInput,
+  findTextOverLimit,
+  inputProblems,
+  KIND_INPUTS,
+  kindFields,
+} from '../provider/inputs.ts';
 import { TASK_KINDS, type TaskKind } from '../provider/kinds.ts';
 import { trackingSettings } from '../temporal/tasks.ts';
 import { taskNonce } from '../workflows/callbackNonce.ts';
@@ -30,16 +35,19 @@ const kindSchema = z.enum(TASK_KINDS, { error: `expected one of ${TASK_KINDS.joi
  * so nothing the provider would refuse costs a call.
  */
 export function validateInput(kind: TaskKind, input: unknown): Record<string, unknown> {
-  const parsed = KIND_INPUTS[kind].safeParse(input);
-  if (!parsed.success) throw new HttpError(400, 'invalid_input', describeIssue(parsed.error, 'input'));
-  const body = parsed.data as Record<string, unknown>;
-  if (kind === 'music' || kind === 'upload-cover') {
-    const missing = missingCustomFields(body);
-    if (missing.length) {
-      const mode = body.customMode ? 'custom mode' : 'non-custom mode';
-      throw new HttpError(400, 'invalid_input', `input: ${mode} requires ${missing.join(', ')}`);
-    }
+  const raw = (input ?? {}) as Record<string, unknown>;
+  const problems = inputProblems(kind, raw);
+  if (problems.length) {
+    const fields = kindFields(kind);
+    throw new HttpError(
+      400,
+      'invalid_input',
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} with the ${kind} input: ` +
+        problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '),
+      { problems, fields },
+    );
   }
+  const body = KIND_INPUTS[kind].parse(raw) as Record<string, unknown>;
   const over = findTextOverLimit(body);
   if (over) {
     throw new HttpError(
@@ -90,7 +98,7 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
           kind,
           input,
           idempotencyKey ?? randomUUID(),
-          describeInput(input),
+          describeInput(input, kind),
         );
         if (submission.status === 'QUEUED') {
           metrics.submissions.labels(kind, 'queued').inc();
@@ -171,7 +179,10 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
 
   app.delete('/tasks/:taskId', { schema: { params: taskIdParams } }, async (request, reply) => {
     const { taskId } = request.params;
-    await tasks.cancel(taskId);
-    return reply.code(202).send({ taskId, workflowId: musicTaskWorkflowId(taskId), status: 'CANCELLING' });
+    const status = await tasks.cancel(taskId);
+    // Cancelling a cancelled task again is a quiet success: 200, nothing changed.
+    return reply
+      .code(status === 'CANCELLING' ? 202 : 200)
+      .send({ taskId, workflowId: musicTaskWorkflowId(taskId), status });
   });
 }

@@ -26,12 +26,15 @@ import {
   type SubmissionResult,
 } from '../workflows/definitions.ts';
 import { SUBMIT_DEADLINE_EXCEEDED } from '../workflows/submission.ts';
-import type { TaskView } from '../workflows/state.ts';
+import { CANCELLED as CANCELLED_STATUS, type TaskView } from '../workflows/state.ts';
 import type { submitMusicTask } from '../workflows/submission.ts';
 import { HttpError } from '../httpErrors.ts';
 
 /** How long `GET /v1/tasks/:taskId` waits for a worker to answer the status query. */
 const QUERY_DEADLINE_MS = 5_000;
+
+/** A task tracked by id is asked about at once: an id the provider does not know shows in seconds. */
+const FIRST_POLL_OF_TRACKED_MS = 1_000;
 
 /** Provider failure types as HTTP answers: the provider's code and message are kept. */
 const SUBMIT_FAILURES: Record<string, { status: number; code: string }> = {
@@ -243,7 +246,10 @@ export class TaskStore {
         status: existing.typedSearchAttributes.get(MusicTaskStatusKey) ?? 'PENDING',
       };
     }
-    await startTracking(this.client, this.settings, taskId, kind, { submittedAt: new Date().toISOString() });
+    await startTracking(this.client, this.settings, taskId, kind, {
+      submittedAt: new Date().toISOString(),
+      firstPollMs: FIRST_POLL_OF_TRACKED_MS,
+    });
     return { created: true, kind, status: 'PENDING' };
   }
 
@@ -252,6 +258,10 @@ export class TaskStore {
    * @param log where a failed status query is reported (the view then comes from search attributes)
    */
   async get(taskId: string, log?: Pick<FastifyBaseLogger, 'warn'>): Promise<TaskView> {
+    return withAssetUrls(await this.view(taskId, log));
+  }
+
+  private async view(taskId: string, log?: Pick<FastifyBaseLogger, 'warn'>): Promise<TaskView> {
     const handle = this.client.workflow.getHandle(musicTaskWorkflowId(taskId));
     let description: WorkflowExecutionDescription;
     try {
@@ -280,6 +290,17 @@ export class TaskStore {
     if (description.status.name === 'COMPLETED' || description.status.name === 'CONTINUED_AS_NEW') {
       return (await handle.result()) as TaskView;
     }
+    if (description.status.name === 'CANCELLED') {
+      // A cancelled run recorded its view before closing: a query of the closed run replays it.
+      try {
+        return await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+          handle.query(statusQuery),
+        );
+      } catch (queryError) {
+        log?.warn({ taskId, err: queryError }, 'status query of a cancelled task failed');
+        return { ...summaryView(taskId, description), status: CANCELLED_STATUS };
+      }
+    }
     // Terminated or failed at the workflow level: say what the search attributes know.
     return {
       ...summaryView(taskId, description),
@@ -300,14 +321,21 @@ export class TaskStore {
       pageSize: filters.limit,
     })) {
       const taskId = execution.workflowId.replace(/^music-task-/, '');
-      tasks.push(viewFromSearchAttributes(taskId, execution));
+      const title = execution.memo?.title;
+      tasks.push({
+        ...viewFromSearchAttributes(taskId, execution),
+        ...(typeof title === 'string' ? { title } : {}),
+      });
       if (tasks.length >= filters.limit) break;
     }
     return tasks;
   }
 
-  /** Cancels tracking; the workflow records CANCELLED and stops its timers. */
-  async cancel(taskId: string): Promise<void> {
+  /**
+   * Cancels tracking; the workflow records CANCELLED, stops its timers and closes as Canceled.
+   * @returns `CANCELLING` when asked now, `CANCELLED` when it already was (nothing changes)
+   */
+  async cancel(taskId: string): Promise<'CANCELLING' | 'CANCELLED'> {
     const handle = this.client.workflow.getHandle(musicTaskWorkflowId(taskId));
     let description: WorkflowExecutionDescription;
     try {
@@ -316,14 +344,18 @@ export class TaskStore {
       if (error instanceof WorkflowNotFoundError) throw notFound(taskId);
       throw error;
     }
-    if (description.status.name !== 'RUNNING') {
-      throw new HttpError(
-        409,
-        'task_closed',
-        `task ${taskId} is no longer tracked (${description.status.name})`,
-      );
+    if (description.status.name === 'RUNNING') {
+      await handle.cancel();
+      return 'CANCELLING';
     }
-    await handle.cancel();
+    const known = viewFromSearchAttributes(taskId, description);
+    if (description.status.name === 'CANCELLED' || known.status === CANCELLED_STATUS) return 'CANCELLED';
+    throw new HttpError(
+      409,
+      'task_already_finished',
+      `task ${taskId} already finished (${known.status}${known.ready ? ', ready' : ''}): nothing was changed`,
+      { status: known.status, ready: known.ready },
+    );
   }
 }
 
@@ -335,6 +367,14 @@ function pendingAttempts(pending: PendingActivity | undefined): number {
   const scheduled =
     pending.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
   return pending.attempt - (scheduled ? 1 : 0);
+}
+
+/** Each stored file with the URL it is served at (`GET /v1/assets/:assetId`), relative to the API. */
+function withAssetUrls(view: TaskView): TaskView {
+  return {
+    ...view,
+    assets: view.assets.map((asset) => ({ ...asset, url: `/v1/assets/${encodeURIComponent(asset.id)}` })),
+  };
 }
 
 /** A task view from the search attributes alone, when the workflow cannot answer for itself. */

@@ -1,4 +1,6 @@
+import { KIND_TIMELINES } from '../provider/timings.ts';
 import type { TaskView } from '../workflows/state.ts';
+import type { Timelines } from './progress.ts';
 
 /** What the CLI prints when the API refuses: its stable code, its message, and what to do. */
 export class ApiError extends Error {
@@ -21,6 +23,18 @@ export interface TaskSummary {
   ready: boolean;
   startedAt?: string;
   closedAt?: string;
+  title?: string;
+}
+
+/** A ready track of the catalog, with its stored files and their URLs. */
+export interface TrackSummary {
+  id: string;
+  taskId: string;
+  kind: string;
+  title?: string;
+  durationSeconds?: number;
+  tags: string[];
+  assets: { id: string; type: string; name: string; bytes: number; url: string }[];
 }
 
 /** A small typed client of the HTTP API, for the CLI and the demo. */
@@ -134,7 +148,60 @@ export class TasksApi {
     return this.call<{ tasks: TaskSummary[] }>('GET', `/v1/tasks${search ? `?${search}` : ''}`);
   }
 
+  /** The provider's pace as the service runs it; a server without the route answers typical timings. */
+  async pace(): Promise<{ simulated: boolean; timeScale: number; timelines: Timelines }> {
+    try {
+      return await this.call('GET', '/v1/provider');
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        return { simulated: false, timeScale: 1, timelines: KIND_TIMELINES };
+      }
+      throw error;
+    }
+  }
+
   cancel(taskId: string) {
     return this.call<{ taskId: string; status: string }>('DELETE', `/v1/tasks/${encodeURIComponent(taskId)}`);
+  }
+
+  tracks(filters: { q?: string; tag?: string; limit?: number }) {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filters))
+      if (value !== undefined) query.set(key, String(value));
+    const search = query.toString();
+    return this.call<{ tracks: TrackSummary[]; nextCursor?: string }>(
+      'GET',
+      `/v1/tracks${search ? `?${search}` : ''}`,
+    );
+  }
+
+  /** Streams a stored file (`url` as the API gives it, e.g. `/v1/assets/<id>`). */
+  async download(url: string): Promise<ReadableStream<Uint8Array>> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${url}`, {
+        headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+      });
+    } catch (error) {
+      throw new ApiError(
+        0,
+        'api_unreachable',
+        `cannot reach the API at ${this.baseUrl}: ${String(error)}`,
+        undefined,
+      );
+    }
+    if (!response.ok || !response.body) {
+      const { error, message } = ((await response.json().catch(() => ({}))) ?? {}) as {
+        error?: string;
+        message?: string;
+      };
+      throw new ApiError(
+        response.status,
+        error ?? `http_${response.status}`,
+        message ?? response.statusText,
+        undefined,
+      );
+    }
+    return response.body;
   }
 }

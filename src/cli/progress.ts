@@ -1,5 +1,5 @@
 import { isFailureStatus, progressRank, type TaskKind } from '../provider/kinds.ts';
-import { KIND_TIMELINES } from '../provider/timings.ts';
+import { KIND_TIMELINES, type Phase } from '../provider/timings.ts';
 import type { TaskView } from '../workflows/state.ts';
 
 const BAR_WIDTH = 20;
@@ -20,9 +20,17 @@ function formatSeconds(seconds: number): string {
   return whole >= 60 ? `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s` : `${whole}s`;
 }
 
+/** Each kind's phases and when they come, as the service says its provider runs them. */
+export type Timelines = Readonly<Record<TaskKind, readonly Phase[]>>;
+
 /** Share of the provider's typical timeline done, and the typical seconds still to go. */
-export function estimate(kind: TaskKind, status: string, elapsedSeconds: number) {
-  const timeline = KIND_TIMELINES[kind];
+export function estimate(
+  kind: TaskKind,
+  status: string,
+  elapsedSeconds: number,
+  timelines: Timelines = KIND_TIMELINES,
+) {
+  const timeline = timelines[kind];
   const total = (timeline.at(-1)?.atMs ?? 60_000) / 1000;
   const reached = timeline.filter((phase) => progressRank(phase.status) <= progressRank(status)).at(-1);
   const floor = (reached?.atMs ?? 0) / 1000;
@@ -46,9 +54,13 @@ function waitingForBudget(view: Pick<TaskView, 'providerCall'>, now: number): st
 }
 
 /** One line of `watch`: bar, phase, receipts, polls, time since submit, ETA. */
-export function renderProgress(view: TaskView, now = Date.now()): string {
+export function renderProgress(
+  view: TaskView,
+  now = Date.now(),
+  timelines: Timelines = KIND_TIMELINES,
+): string {
   const elapsed = (now - Date.parse(view.submittedAt)) / 1000;
-  const { fraction, remainingSeconds } = estimate(view.kind, view.status, elapsed);
+  const { fraction, remainingSeconds } = estimate(view.kind, view.status, elapsed, timelines);
   const done = view.ready ? 1 : isFinal(view) ? fraction : Math.min(fraction, 0.99);
   const filled = Math.round(done * BAR_WIDTH);
   const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
@@ -57,7 +69,9 @@ export function renderProgress(view: TaskView, now = Date.now()): string {
     ? 'ready'
     : isFinal(view)
       ? `${view.status}${view.error ? ` ${view.error.code}: ${view.error.message}` : ''}`
-      : `${view.status}  ETA ~${formatSeconds(remainingSeconds)}${waitingForBudget(view, now)}`;
+      : view.notice
+        ? `${view.status}  ${view.notice.code}: ${view.notice.message}`
+        : `${view.status}  ETA ~${formatSeconds(remainingSeconds)}${waitingForBudget(view, now)}`;
   return [
     view.taskId.padEnd(14),
     view.kind.padEnd(13),

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { DebugRequestLog } from '../observability/logging.ts';
 import { controlRoutes } from './control-routes.ts';
 import { Engine } from './engine.ts';
 import { faultConfigSchema, type FaultConfig, NO_FAULTS } from './faults.ts';
@@ -8,6 +9,7 @@ import { providerRoutes } from './provider-routes.ts';
 import { PROVIDER_RATE_LIMIT, type RateLimit, RateLimiter } from './rate-limit.ts';
 import { envelope } from './shapes.ts';
 import { SimStats } from './stats.ts';
+import { SimulatorStore } from './store.ts';
 
 export type { FaultConfig } from './faults.ts';
 export type { RateLimit } from './rate-limit.ts';
@@ -25,6 +27,8 @@ export interface SimulatorOptions {
   logger?: FastifyServerOptions['logger'];
   /** Defaults to the provider's 20 requests per 10 s per key; false turns it off. */
   rateLimit?: RateLimit | false;
+  /** SQLite file that keeps tasks and owed callbacks across restarts; undefined: memory only. */
+  dataFile?: string;
 }
 
 /**
@@ -38,9 +42,11 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Fa
   const seed = options.seed ?? randomInt(2 ** 31);
   const quota = options.quota;
 
-  const app = Fastify({ logger: options.logger ?? false });
+  // Requests at debug only: the service's polling would drown everything else.
+  const app = Fastify({ logger: options.logger ?? false, logController: new DebugRequestLog() });
   const stats = new SimStats();
-  const engine = new Engine({ seed, timeScale, faults, quota, stats, log: app.log });
+  const store = options.dataFile ? new SimulatorStore(options.dataFile) : undefined;
+  const engine = new Engine({ seed, timeScale, faults, quota, stats, log: app.log, store });
   const rateLimit = options.rateLimit ?? PROVIDER_RATE_LIMIT;
   const limiter = rateLimit ? new RateLimiter(rateLimit) : undefined;
 
@@ -60,8 +66,10 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Fa
   await app.register(controlRoutes, { engine, stats, limiter, quota });
   app.addHook('onClose', (_instance, done) => {
     engine.close();
+    store?.close();
     done();
   });
+  engine.restore();
   app.log.info({ seed, timeScale, quota, faults }, 'provider simulator ready');
   return app;
 }

@@ -13,6 +13,7 @@ import {
 import { chance, decisionRandom, pickOne, taskIdFor } from './seeded.ts';
 import { callbackBody } from './shapes.ts';
 import { type SimStats } from './stats.ts';
+import { type OwedCallback, type SimulatorStore } from './store.ts';
 import { isSettled, type SimTask } from './task.ts';
 import { KIND_TIMELINES } from './timeline.ts';
 import { Timers } from './timers.ts';
@@ -25,7 +26,12 @@ export interface EngineOptions {
   quota: number | undefined;
   stats: SimStats;
   log: FastifyBaseLogger;
+  /** Keeps tasks and owed callbacks across restarts; undefined: in memory only. */
+  store?: SimulatorStore;
 }
+
+/** How long after a restart the simulator waits for its callback receiver to listen. */
+const RESTORE_RECEIVER_WAIT_MS = 120_000;
 
 /** A 405/430/455/500 answered instead of the real one; sometimes as the HTTP status, else only in the envelope. */
 export interface TransientFault {
@@ -54,7 +60,60 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.seed = options.seed;
     this.faults = options.faults;
-    this.courier = new Courier({ ...options, timers: this.timers });
+    const store = options.store;
+    this.courier = new Courier({
+      ...options,
+      timers: this.timers,
+      owed: store && {
+        retry: (id, attempt, dueAt) => store.rescheduleOwed(id, attempt, dueAt),
+        settled: (id) => store.dropOwed(id),
+      },
+    });
+  }
+
+  /**
+   * Takes back the stored tasks after a restart: their timelines ran on in wall-clock time, so
+   * phases that fell due while down happen now, and callbacks still owed go out again.
+   */
+  restore(): void {
+    const store = this.options.store;
+    if (!store) return;
+    this.submissions = store.submissions;
+    // `npm start` starts the simulator before the HTTP server it calls back.
+    this.courier.waitForReceiver(RESTORE_RECEIVER_WAIT_MS);
+    for (const saved of store.tasks()) {
+      const task: SimTask = {
+        ...saved,
+        content: createContent(saved.seed, saved.id, saved.kind, saved.body),
+      };
+      this.tasks.set(task.id, task);
+      this.schedule(task);
+    }
+    const owedByTask = new Map<string, OwedCallback[]>();
+    for (const callback of store.owed()) {
+      owedByTask.set(callback.taskId, [...(owedByTask.get(callback.taskId) ?? []), callback]);
+    }
+    for (const owed of owedByTask.values()) this.deliverLogged(owed);
+    const owedCount = [...owedByTask.values()].reduce((sum, list) => sum + list.length, 0);
+    if (this.tasks.size > 0) {
+      const tasks = `${this.tasks.size} task${this.tasks.size === 1 ? '' : 's'}`;
+      const owed = `${owedCount} callback${owedCount === 1 ? '' : 's'} owed`;
+      this.options.log.info(
+        { tasks: this.tasks.size, owedCallbacks: owedCount },
+        `restored ${tasks}, ${owed}`,
+      );
+    }
+  }
+
+  private persist(task: SimTask): void {
+    if (!this.options.store) return;
+    const { content: _content, ...stored } = task;
+    this.options.store.saveTask(stored);
+  }
+
+  /** Multiplies every provider timing: phases, callback delays, redeliveries, Retry-After. */
+  get timeScale(): number {
+    return this.options.timeScale;
   }
 
   private scaled(ms: number): number {
@@ -73,6 +132,7 @@ export class Engine {
     while (this.tasks.has(id)) id = taskIdFor(this.seed, this.submissions++);
     const task: SimTask = {
       id,
+      seed: this.seed,
       kind,
       body,
       callBackUrl,
@@ -87,13 +147,17 @@ export class Engine {
       queries: 0,
     };
     this.tasks.set(id, task);
-    this.start(task);
+    this.plan(task);
+    if (this.options.store) this.options.store.submissions = this.submissions;
+    this.persist(task);
+    this.schedule(task);
     return { outcome: 'created', task };
   }
 
   /** Decides whether this query of the task meets a transient error (numbered per task). */
   queryFault(task: SimTask): TransientFault | undefined {
     const decision = `transient-query:${task.queries++}`;
+    this.persist(task);
     if (!chance(this.seed, task.id, decision, this.faults.transientQueryError)) return undefined;
     return this.transientFault(task.id, decision);
   }
@@ -113,7 +177,8 @@ export class Engine {
     return undefined;
   }
 
-  private start(task: SimTask): void {
+  /** Fixes when each phase (and each planned fault) happens, in scaled ms after submission. */
+  private plan(task: SimTask): void {
     const timeline = KIND_TIMELINES[task.kind];
     const lastPhase = task.plan.failure?.atPhase ?? timeline.length - 1;
     const times = timeline.slice(0, lastPhase + 1).map((phase) => {
@@ -121,25 +186,39 @@ export class Engine {
       const jitter = 0.9 + 0.2 * decisionRandom(this.seed, task.id, `timing:${phase.name}`)();
       return this.scaled(phase.atMs * jitter);
     });
-    this.phaseTimers.set(
-      task.id,
-      times.map((atMs, index) => {
-        const phase = index === task.plan.failure?.atPhase ? 'error' : timeline[index]?.name;
-        if (phase) task.schedule[phase] = Math.round(atMs);
-        return this.timers.after(atMs, () => this.emit(task, [this.reach(task, index)]));
-      }),
-    );
+    times.forEach((atMs, index) => {
+      const phase = index === task.plan.failure?.atPhase ? 'error' : timeline[index]?.name;
+      if (phase) task.schedule[phase] = Math.round(atMs);
+    });
     const [first = 0, second = first, third = second] = times;
     if (task.plan.prematureComplete) {
       // Songs: after the stream URL, well before the real completion; other kinds: half-way.
-      const atMs = times.length > 1 ? second + (third - second) / 4 : first / 2;
-      task.schedule.premature = Math.round(atMs);
-      this.phaseTimers.get(task.id)?.push(this.timers.after(atMs, () => this.sendPremature(task)));
+      task.schedule.premature = Math.round(times.length > 1 ? second + (third - second) / 4 : first / 2);
     }
-    if (task.plan.forgedCallback) {
-      task.schedule.forged = Math.round(first / 2);
-      this.timers.after(first / 2, () => this.sendForged(task));
+    if (task.plan.forgedCallback) task.schedule.forged = Math.round(first / 2);
+  }
+
+  /** Starts the timers of the phases not reached yet, measured from submission (so a restart loses no time). */
+  private schedule(task: SimTask): void {
+    if (isSettled(task)) return;
+    const timeline = KIND_TIMELINES[task.kind];
+    const lastPhase = task.plan.failure?.atPhase ?? timeline.length - 1;
+    const elapsed = Date.now() - task.createdAt;
+    const wait = (atMs: number) => Math.max(0, atMs - elapsed);
+    const timers: (NodeJS.Timeout | undefined)[] = [];
+    for (let index = task.phasesDone.length; index <= lastPhase; index++) {
+      const phase = index === task.plan.failure?.atPhase ? 'error' : timeline[index]?.name;
+      const atMs = (phase && task.schedule[phase]) ?? 0;
+      timers.push(this.timers.after(wait(atMs), () => this.emit(task, [this.reach(task, index)])));
     }
+    const { premature, forged } = task.schedule;
+    if (premature !== undefined && premature >= elapsed) {
+      timers.push(this.timers.after(wait(premature), () => this.sendPremature(task)));
+    }
+    if (forged !== undefined && forged >= elapsed) {
+      this.timers.after(wait(forged), () => this.sendForged(task));
+    }
+    this.phaseTimers.set(task.id, timers);
   }
 
   /** Moves the task to phase `index` of its timeline (or its planned failure) and names the callback due. */
@@ -148,12 +227,14 @@ export class Engine {
     if (failure?.atPhase === index) {
       task.status = failure.status;
       task.failure = failure;
+      this.persist(task);
       return 'error';
     }
     const phase = KIND_TIMELINES[task.kind][index];
     if (!phase) throw new Error(`${task.kind} has no phase ${index}`);
     task.status = phase.status;
     task.phasesDone.push(phase.name);
+    this.persist(task);
     return phase.name;
   }
 
@@ -176,29 +257,59 @@ export class Engine {
     });
   }
 
-  /** Sends callbacks one after the other, applying each phase's drop, delay and duplicate faults. */
+  /**
+   * Owes the phases' callbacks (applying each phase's drop, delay and duplicate faults), stores
+   * them, then sends them one after the other.
+   */
   private async dispatch(task: SimTask, phases: CallbackPhase[]): Promise<void> {
-    const generation = this.generation;
+    const owed: OwedCallback[] = [];
+    let dueAt = Date.now();
     for (const phase of phases) {
       const faults = task.plan.callbacks[phase];
       if (faults.drop) {
         this.options.stats.callbacks(task.id).dropped++;
         continue;
       }
-      if (faults.extraDelayMs > 0) await this.timers.sleep(this.scaled(faults.extraDelayMs));
+      dueAt += this.scaled(faults.extraDelayMs);
       const body = callbackBody(task, phase, faults.wrapped);
       for (let copy = 1; copy <= faults.copies; copy++) {
-        if (generation !== this.generation) return;
-        await this.courier.send({
-          ...this.address(task),
-          phase,
-          body,
-          copy,
-          forged: false,
-          premature: false,
-        });
+        const id = `${task.id}:${phase}:${copy}`;
+        owed.push({ id, taskId: task.id, phase, copy, url: task.callBackUrl, body, attempt: 1, dueAt });
       }
     }
+    for (const callback of owed) this.options.store?.saveOwed(callback);
+    await this.deliver(owed);
+  }
+
+  /** Sends owed callbacks in order, each when due; a reset or close stops the rest. */
+  private async deliver(owed: OwedCallback[]): Promise<void> {
+    const generation = this.generation;
+    for (const callback of owed) {
+      const wait = callback.dueAt - Date.now();
+      if (wait > 0) await this.timers.sleep(wait);
+      if (generation !== this.generation) return;
+      const task = this.tasks.get(callback.taskId);
+      await this.courier.send(
+        {
+          taskId: callback.taskId,
+          createdAt: task?.createdAt ?? callback.dueAt,
+          url: callback.url,
+          phase: callback.phase,
+          body: callback.body,
+          copy: callback.copy,
+          forged: false,
+          premature: false,
+          owedId: callback.id,
+        },
+        callback.attempt,
+      );
+    }
+  }
+
+  private deliverLogged(owed: OwedCallback[]): void {
+    this.deliver(owed).catch((error: unknown) => {
+      this.options.log.error({ err: error, taskId: owed[0]?.taskId }, 'callback dispatch failed');
+    });
   }
 
   private address(task: SimTask) {
@@ -246,6 +357,7 @@ export class Engine {
     this.tasks.clear();
     this.phaseTimers.clear();
     this.submissions = 0;
+    this.options.store?.clear();
     this.options.stats.reset();
   }
 

@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import ms from 'ms';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../config.ts';
+import { fastifyLoggerOptions } from '../observability/logging.ts';
 import { buildSimulator } from './app.ts';
 import { faultUpdateSchema } from './faults.ts';
 import { type RateLimit } from './rate-limit.ts';
@@ -56,7 +58,9 @@ async function main(): Promise<void> {
     quota: extra.data.SIMULATOR_QUOTA,
     faults,
     rateLimit: extra.data.SIMULATOR_RATE_LIMIT,
-    logger: { level: config.logLevel },
+    logger: fastifyLoggerOptions(config),
+    // A real provider keeps working while we are down: so does the simulator.
+    dataFile: join(config.dataDir, 'simulator.sqlite'),
   });
   // SIMULATOR_HOST, not HOST: loopback unless told otherwise, whatever the API server binds to.
   await app.listen({ port: config.simulator.port, host: config.simulator.host });

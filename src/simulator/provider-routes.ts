@@ -21,6 +21,14 @@ const TRANSIENT_MESSAGES: Readonly<Record<TransientFault['code'], string>> = {
   500: 'Server error. Please try again later.',
 };
 
+/** How long the provider asks a client to wait after each transient error, unscaled. */
+const TRANSIENT_RETRY_AFTER_MS: Readonly<Record<TransientFault['code'], number>> = {
+  405: 2_000,
+  430: 1_000,
+  455: 30_000,
+  500: 2_000,
+};
+
 /** What each answer said, for the stats hook: the envelope code often differs from the HTTP status. */
 const answered = new WeakMap<FastifyRequest, { code: number; taskId?: string }>();
 
@@ -39,9 +47,17 @@ function answer(
  * Gateway refusals (401, 430) come as the HTTP status; the application's own errors come as the
  * envelope code with HTTP 200, except transient faults, which the seed sends either way.
  */
-function answerTransient(request: FastifyRequest, reply: FastifyReply, fault: TransientFault) {
+function answerTransient(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  fault: TransientFault,
+  timeScale: number,
+) {
   const body = envelope(fault.code, TRANSIENT_MESSAGES[fault.code]);
-  if (fault.code === 430) return answer(request, reply.header('retry-after', '1'), body, 430);
+  // The provider's waits, scaled like every other simulated delay (whole seconds, as HTTP says).
+  const retryAfter = Math.max(1, Math.ceil((TRANSIENT_RETRY_AFTER_MS[fault.code] * timeScale) / 1000));
+  reply.header('retry-after', String(retryAfter));
+  if (fault.code === 430) return answer(request, reply, body, 430);
   return answer(request, reply, body, fault.asHttpStatus ? fault.code : 200);
 }
 
@@ -100,7 +116,7 @@ export function providerRoutes(app: FastifyInstance, options: ProviderRoutesOpti
       case 'quota-exhausted':
         return answer(request, reply, envelope(429, 'The current credits are insufficient.'));
       case 'transient':
-        return answerTransient(request, reply, result.fault);
+        return answerTransient(request, reply, result.fault, engine.timeScale);
       case 'created':
         return answer(
           request,
@@ -122,7 +138,7 @@ export function providerRoutes(app: FastifyInstance, options: ProviderRoutesOpti
       return answer(request, reply, envelope(404, 'Task not found'));
     }
     const fault = engine.queryFault(task);
-    if (fault) return answerTransient(request, reply, fault);
+    if (fault) return answerTransient(request, reply, fault, engine.timeScale);
     return answer(request, reply, envelope(200, 'success', queryData(task)), 200, task.id);
   }
 }

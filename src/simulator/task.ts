@@ -6,6 +6,8 @@ import { type PhaseName } from './timeline.ts';
 /** One task as the simulator holds it: what was asked, what was planned, and how far it got. */
 export interface SimTask {
   readonly id: string;
+  /** The seed the task was made with: its content and faults follow from it. */
+  readonly seed: number;
   readonly kind: TaskKind;
   /** The submitted body, `callBackUrl` included (queries echo it as the `param` string). */
   readonly body: Record<string, unknown>;

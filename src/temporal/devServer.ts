@@ -46,6 +46,8 @@ export interface DevServerOptions {
   namespace?: string;
   ip?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** `pipe`: the caller reads `process.stdout`/`stderr` (npm start formats them); default `inherit`. */
+  output?: 'inherit' | 'pipe';
 }
 
 export interface DevServer {
@@ -79,7 +81,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   for (const [key, value] of Object.entries(SERVER_DYNAMIC_CONFIG))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
-  const child = spawn(findTemporalCli(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const output = options.output ?? 'inherit';
+  const child = spawn(findTemporalCli(), args, { stdio: ['ignore', output, output] });
   const address = `${ip}:${options.port}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async () => {

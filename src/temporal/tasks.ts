@@ -58,6 +58,8 @@ function startOptions(
     // A task id is tracked by one run, ever: a closed task is never started again.
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
     staticSummary: `${kind} ${taskId}${extra.summary ? ` — ${extra.summary}` : ''}`,
+    // The memo comes back with every row of a list: `list` shows the title without a query per task.
+    ...(extra.summary ? { memo: { title: extra.summary } } : {}),
     typedSearchAttributes: [
       { key: MusicTaskStatusKey, value: 'PENDING' },
       { key: MusicTaskKindKey, value: kind },

@@ -28,6 +28,16 @@ function extension(url: string, fallback: string): string {
 }
 
 /**
+ * A track's part of its files' ids and names: the asset id already starts with the task id, so a
+ * track id that repeats it (`<taskId>-a`) is cut to what follows. Never truncated: two tracks
+ * whose ids differ keep ids that differ.
+ */
+function trackLabel(taskId: string, trackId: string): string {
+  const own = trackId.startsWith(taskId) ? trackId.slice(taskId.length).replace(/^[-_.]+/, '') : trackId;
+  return own || trackId;
+}
+
+/**
  * Every finished file of a result, in a stable order, from the fields of the kind's own result
  * shape only (a song task never downloads a `videoUrl`). Lyrics are data, not files.
  */
@@ -54,8 +64,9 @@ export function planAssets(taskId: string, kind: TaskKind, result: TaskResult): 
   };
   for (const track of shape === 'tracks' ? (result.tracks ?? []) : []) {
     const extra = { trackId: track.id, ...(track.duration ? { declaredDuration: track.duration } : {}) };
-    add('audio', `${track.id}-audio`, track.audioUrl, extra);
-    add('image', `${track.id}-image`, track.imageUrl, { trackId: track.id });
+    const label = trackLabel(taskId, track.id);
+    add('audio', `${label}-audio`, track.audioUrl, extra);
+    add('image', `${label}-image`, track.imageUrl, { trackId: track.id });
   }
   if (shape === 'stems')
     for (const [stem, url] of Object.entries(result.stems ?? {})) add('stem', `stem-${stem}`, url);

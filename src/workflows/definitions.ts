@@ -42,6 +42,8 @@ export interface MusicTaskInput {
   postprocessTaskQueue?: string;
   /** The nonce of the callback URL the task was submitted with: callbacks through other URLs are ignored. */
   callbackNonce?: string;
+  /** The first poll's delay when not POLL_INTERVAL: a task tracked by id asks the provider at once. */
+  firstPollMs?: number;
   /** State carried over by continue-as-new. */
   state?: TaskState;
 }

@@ -38,14 +38,17 @@ import {
   describeProgress,
   isSettled,
   newTaskState,
+  NOT_FOUND_RETRY_MS,
   recordCallback,
   recordPoll,
+  recordProviderNotFound,
   TIMED_OUT,
   toView,
   type StoredAsset,
   type TaskState,
   type TaskView,
 } from './state.ts';
+import { formatWait, waitUntil } from './wait.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -106,8 +109,6 @@ function activityFailed(error: unknown): ActivityOutcome | undefined {
   return undefined;
 }
 
-/** Consecutive "unknown task" answers after which the provider is believed. */
-const NOT_FOUND_LIMIT = 3;
 /** History length at which the run continues as new, even before the server suggests it. */
 const HISTORY_EVENTS_LIMIT = 2_000;
 
@@ -156,7 +157,8 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
       return;
     }
     const duplicate = recordCallback(state, signal);
-    if (!duplicate) log.info('callback', { taskId: state.taskId, phase: signal.callback.phase });
+    // Debug: the webhook already logs each callback at info, with its outcome.
+    if (!duplicate) log.debug('callback', { taskId: state.taskId, phase: signal.callback.phase });
   });
 
   /**
@@ -207,10 +209,7 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
       const failed = activityFailed(error);
       if (!failed) throw error;
       recordPoll(state, { at, reason, error: failed.type ?? failed.message });
-      if (failed.type === 'ProviderTaskNotFound' && ++state.notFoundPolls >= NOT_FOUND_LIMIT) {
-        state.status = 'CREATE_TASK_FAILED';
-        state.error = { code: 'ProviderTaskNotFound', message: failed.message };
-      }
+      if (failed.type === 'ProviderTaskNotFound') recordProviderNotFound(state);
     } finally {
       state.providerCall = undefined;
     }
@@ -218,12 +217,13 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
 
   try {
     await CancellationScope.cancellable(async () => {
-      let backoff = pollIntervalMs;
+      // A task tracked by id (not submitted here) asks the provider at once whether it knows it.
+      let backoff = input.firstPollMs ?? pollIntervalMs;
       while (!isSettled(state)) {
         if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_LIMIT) {
           await condition(allHandlersFinished);
           state.runs += 1;
-          await continueAsNew<typeof musicTask>({ ...input, state });
+          await continueAsNew<typeof musicTask>({ ...input, firstPollMs: undefined, state });
         }
         const remaining = deadline - Date.now();
         if (remaining <= 0) {
@@ -234,11 +234,14 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
           };
           break;
         }
+        // An "unknown task" answer is asked again within seconds: a wrong id ends quickly.
+        const wait = state.notFoundPolls > 0 ? Math.min(backoff, NOT_FOUND_RETRY_MS) : backoff;
         // ±10% jitter keeps thousands of tasks from polling the provider in lockstep.
-        const delay = Math.min(remaining, Math.round(backoff * (0.9 + Math.random() * 0.2)));
+        const delay = Math.min(remaining, Math.round(wait * (0.9 + Math.random() * 0.2)));
         state.nextPollAt = new Date(Date.now() + delay).toISOString();
         publish();
-        const woken = await condition(() => state.confirmationWanted || state.heardFromProvider, delay);
+        const news = () => state.confirmationWanted || state.heardFromProvider;
+        const woken = await waitUntil(news, delay, `wait for a callback; poll in ${formatWait(delay)}`);
         if (woken) {
           if (state.heardFromProvider) backoff = pollIntervalMs;
           state.heardFromProvider = false;
@@ -248,7 +251,7 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
           }
         } else if (Date.now() < deadline) {
           await poll('timer');
-          backoff = Math.min(backoff * 2, pollMaxIntervalMs);
+          backoff = Math.min(Math.max(backoff * 2, pollIntervalMs), pollMaxIntervalMs);
         }
       }
       state.nextPollAt = undefined;
@@ -263,6 +266,10 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
       state.status = CANCELLED;
       state.error = undefined;
     }
+    // Close as Temporal's own Canceled, the view recorded first (a query of the closed run reads it).
+    state.updatedAt = new Date().toISOString();
+    publish();
+    throw error;
   }
   state.updatedAt = new Date().toISOString();
   publish();

@@ -14,6 +14,11 @@ import type {
 export const TIMED_OUT = 'TIMED_OUT';
 export const CANCELLED = 'CANCELLED';
 
+/** Consecutive "unknown task" answers after which the provider is believed. */
+export const NOT_FOUND_LIMIT = 3;
+/** How soon an "unknown task" answer is asked again: a wrong id ends in seconds, not minutes. */
+export const NOT_FOUND_RETRY_MS = 5_000;
+
 /** Receipts kept in full per phase; older ones only count. */
 export const RECEIPTS_KEPT_PER_PHASE = 10;
 export const POLLS_KEPT = 20;
@@ -81,6 +86,8 @@ export interface StoredAsset {
   path: string;
   bytes: number;
   sha256: string;
+  /** Where the API serves our copy (`/v1/assets/<id>`); added by the API, not kept in the workflow. */
+  url?: string;
   /** Media facts found by probing our copy (not the provider's word). */
   contentType?: string;
   durationSeconds?: number;
@@ -134,6 +141,8 @@ export interface TaskView {
   /** Set while the task waits for a provider call: the fleet's budget decides when it runs. */
   providerCall?: ProviderCall;
   error?: ProviderFailure;
+  /** Something a person should know while the task runs (the provider does not know the id, …). */
+  notice?: ProviderFailure;
 }
 
 export function newTaskState(taskId: string, kind: TaskKind, now: string, summary?: string): TaskState {
@@ -261,6 +270,29 @@ export function applySnapshot(
     mergeResult(state, snapshot.result);
 }
 
+/**
+ * Records that the provider does not know the task; after {@link NOT_FOUND_LIMIT} answers in a
+ * row it is believed, and the task fails as `ProviderTaskNotFound`.
+ */
+export function recordProviderNotFound(state: TaskState): void {
+  state.notFoundPolls += 1;
+  if (state.notFoundPolls < NOT_FOUND_LIMIT || isSettled(state)) return;
+  state.status = 'CREATE_TASK_FAILED';
+  state.error = {
+    code: 'ProviderTaskNotFound',
+    message: `the provider does not know task ${state.taskId} (${NOT_FOUND_LIMIT} answers in a row): check the id and its kind`,
+  };
+}
+
+/** The "unknown task" notice of a running task, while the provider has not been believed yet. */
+function notFoundNotice(state: TaskState): ProviderFailure | undefined {
+  if (state.notFoundPolls === 0 || isSettled(state)) return undefined;
+  return {
+    code: 'ProviderTaskNotFound',
+    message: `the provider does not know task ${state.taskId} (${state.notFoundPolls} of ${NOT_FOUND_LIMIT} answers); tracking stops after ${NOT_FOUND_LIMIT}: check the id and its kind`,
+  };
+}
+
 export function recordPoll(state: TaskState, poll: PollRecord): void {
   state.pollCount += 1;
   state.polls.push(poll);
@@ -287,6 +319,7 @@ export function toView(state: TaskState, workflowId: string): TaskView {
     ...(state.nextPollAt && !isSettled(state) ? { nextPollAt: state.nextPollAt } : {}),
     ...(state.providerCall ? { providerCall: state.providerCall } : {}),
     ...(state.error ? { error: state.error } : {}),
+    ...(notFoundNotice(state) ? { notice: notFoundNotice(state) } : {}),
   };
 }
 
@@ -312,5 +345,7 @@ export function describeProgress(state: TaskState): string {
     lines.push(`- assets stored: ${state.assets.length} (${bytes} bytes)`);
   }
   if (state.error) lines.push(`- error: \`${state.error.code}\` ${state.error.message}`);
+  const notice = notFoundNotice(state);
+  if (notice) lines.push(`- notice: \`${notice.code}\` ${notice.message}`);
   return lines.join('\n');
 }

@@ -74,7 +74,7 @@ describe('task API (real Temporal, fake provider)', () => {
       [
         { kind: 'music', input: { customMode: true, instrumental: false, model: 'V5', prompt: 'x' } },
         'invalid_input',
-        /custom mode requires style, title/,
+        /input\.style: custom mode requires it; input\.title: custom mode requires it/,
       ],
       [{ kind: 'wav', input: { taskId: 'abc' } }, 'invalid_input', /input\.audioId/],
       [{ kind: 'lyrics', input: { prompt: 'x', extra: 1 } }, 'invalid_input', /extra/],
@@ -86,6 +86,19 @@ describe('task API (real Temporal, fake provider)', () => {
       assert.equal(answer.body.error, error);
       assert.match(answer.body.message, message);
     }
+    // Every problem at once, each with its field, and the kind's fields to fix them with.
+    const bare = await stack.api('POST', '/v1/tasks', { kind: 'music', input: { prompt: 'a calm song' } });
+    assert.equal(bare.status, 400);
+    assert.deepEqual(
+      bare.body.problems.map((problem: { field: string }) => problem.field),
+      ['input.customMode', 'input.instrumental', 'input.model'],
+    );
+    assert.match(
+      bare.body.message,
+      /^3 problems with the music input: input\.customMode: required \(boolean\); input\.instrumental: required \(boolean\); input\.model: required: one of V4, V4_5, /,
+    );
+    assert.deepEqual(bare.body.fields.required, ['customMode', 'instrumental', 'model']);
+    assert.ok(bare.body.fields.optional.includes('prompt'));
     const notJson = await stack.api('POST', '/v1/tasks', '{"kind":');
     assert.equal(notJson.status, 400);
     assert.equal(provider.submits, before);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { songCallback } from '../support/callbacks.ts';
 import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { scratchDir } from '../support/temporal.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'music-tasks.js');
 
@@ -127,12 +129,33 @@ describe('the music-tasks CLI against a running API', () => {
 
       const done = JSON.parse((await run('status', taskId, '--json')).stdout) as {
         ready: boolean;
-        assets: { path: string }[];
+        assets: { id: string; path: string; name: string; bytes: number }[];
       };
       assert.equal(done.ready, true);
       const human = await run('status', taskId);
-      for (const asset of done.assets)
+      for (const asset of done.assets) {
         assert.ok(human.stdout.includes(asset.path), `status names ${asset.path}`);
+        assert.ok(human.stdout.includes(`/v1/assets/${asset.id}`), `status gives ${asset.id}'s URL`);
+        assert.ok(!asset.id.startsWith(`${taskId}-${taskId}`), `a short id: ${asset.id}`);
+      }
+
+      const table = (await run('list')).stdout.split('\n');
+      assert.match(table[0]!, /^TASK\s+KIND\s+STATUS\s+READY\s+AGE\s+TITLE$/);
+      const row = table.find((line) => line.startsWith(taskId));
+      assert.match(row ?? '', /music\s+SUCCESS\s+ready\s+\d+[smhd]\s+a calm song about summer$/);
+
+      const tracks = await run('tracks');
+      assert.equal(tracks.code, 0, tracks.stderr);
+      assert.match(tracks.stdout, /^TRACK\s+TASK\s+TITLE/);
+      assert.ok(tracks.stdout.includes(taskId), tracks.stdout);
+      assert.match(tracks.stdout, /\/v1\/assets\/\S+/);
+
+      const out = join(scratchDir('download'), 'files');
+      const downloaded = await run('download', taskId, '--out', out);
+      assert.equal(downloaded.code, 0, downloaded.stderr);
+      for (const asset of done.assets) {
+        assert.equal(statSync(join(out, asset.name)).size, asset.bytes, `${asset.name} downloaded whole`);
+      }
     },
   );
 
@@ -150,8 +173,49 @@ describe('the music-tasks CLI against a running API', () => {
       const watched = await run('watch', taskId, '--json');
       assert.equal(watched.code, 2);
       assert.deepEqual(JSON.parse(watched.stdout.trim()), { taskId, status: 'CANCELLED', ready: false });
+      const again = await run('cancel', taskId);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout.trim(), `${taskId} was already cancelled: nothing changed`);
     },
   );
+
+  it(
+    'track says at once when the provider does not know the id, and reports a known one',
+    { timeout: 60_000 },
+    async () => {
+      const unknown = await run('track', 'unknown-cli-task', '--kind', 'music');
+      assert.equal(unknown.code, 1);
+      assert.match(
+        unknown.stderr,
+        /^error: provider_task_not_found: the provider does not know task unknown-cli-task/m,
+      );
+      assert.match(unknown.stderr, /hint: check the id and --kind/);
+      const known = await provider.submit('music');
+      const tracked = await run('track', known, '--kind', 'music');
+      assert.equal(tracked.code, 0, tracked.stderr);
+      assert.match(
+        tracked.stdout,
+        new RegExp(`tracking music task ${known} .*: the provider reports PENDING`),
+      );
+      await stack.api('DELETE', `/v1/tasks/${known}`);
+    },
+  );
+
+  it('cancelling a finished task says so and changes nothing', { timeout: 60_000 }, async () => {
+    const taskId = await provider.submit('lyrics');
+    await stack.api('PUT', `/v1/tasks/${taskId}`, { kind: 'lyrics' });
+    provider.set(
+      taskId,
+      'lyrics',
+      'GENERATE_LYRICS_FAILED',
+      {},
+      { code: 'GENERATE_LYRICS_FAILED', message: 'no' },
+    );
+    await stack.waitForTask(taskId, (view) => view.status === 'GENERATE_LYRICS_FAILED');
+    const cancelled = await run('cancel', taskId);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.match(cancelled.stdout, /already finished \(GENERATE_LYRICS_FAILED\): nothing was changed/);
+  });
 
   it('explains errors and exits non-zero', async () => {
     const unknown = await run('status', 'no-such-task');
@@ -162,8 +226,28 @@ describe('the music-tasks CLI against a running API', () => {
 
     const badKind = await run('submit', 'symphony');
     assert.equal(badKind.code, 1);
-    assert.match(badKind.stderr, /a kind is required: one of music, extend, /);
-    assert.match(badKind.stderr, /usage: music-tasks <command>/);
+    assert.match(badKind.stderr, /^error: unknown kind "symphony"; kinds: music, extend, /);
+    assert.match(badKind.stderr, /hint: `music-tasks --help` lists the commands and options/);
+    const song = await run('submit', 'song', '--prompt', 'x');
+    assert.match(song.stderr, /^error: unknown kind "song" \(did you mean music\?\)/);
+    const noKind = await run('submit');
+    assert.match(noKind.stderr, /^error: submit needs a kind: one of music, /);
+    const typo = await run('submit', 'music', '--promt', 'a calm song');
+    assert.equal(typo.code, 1);
+    assert.match(typo.stderr, /^error: unknown option --promt \(did you mean --prompt\?\)$/m);
+    const command = await run('stauts', 'x');
+    assert.match(command.stderr, /^error: unknown command "stauts" \(did you mean status\?\)$/m);
+    const status = await run('list', '--status', 'DONE');
+    assert.equal(status.code, 1);
+    assert.match(status.stderr, /^error: unknown status "DONE"; statuses: PENDING, TEXT_SUCCESS, /);
+    const lower = await run('list', '--status', 'success');
+    assert.equal(lower.code, 0, lower.stderr);
+    const limit = await run('list', '--limit', 'abc');
+    assert.equal(limit.code, 1);
+    assert.match(limit.stderr, /^error: --limit must be a whole number from 1 to 500 \(got "abc"\)$/m);
+    assert.doesNotMatch(limit.stderr, /querystring|\/limit/, 'no schema path');
+    const inCheckout = await cli(['status', 'no-such-task'], { ...env, npm_lifecycle_event: 'cli' });
+    assert.match(inCheckout.stderr, /hint: `npm run cli -- list` shows the tracked tasks/);
 
     const rejected = await run('submit', 'music', '--input', '{"customMode":true}');
     assert.equal(rejected.code, 1);

@@ -57,6 +57,11 @@ describe('npm run demo against a running stack', () => {
         new RegExp(`${TASK_KINDS.length} tasks settled in \\d+ s: ${TASK_KINDS.length} ready`),
       );
       assert.match(stdout, /Absorbed: \d+ dropped callbacks \(found by \d+ polls\), \d+ duplicates/);
+      // Something shows from the first second: a line per submission as it answers.
+      assert.match(stdout, /^submitting 9 tasks, one of every kind…$/m);
+      for (const kind of TASK_KINDS) {
+        assert.match(stdout, new RegExp(`^ {2}${kind}\\s+\\S+ {2}submitted after [\\d.]+ s$`, 'm'), kind);
+      }
       for (const kind of TASK_KINDS) {
         const line = new RegExp(
           `^${kind}\\s+(\\S+)\\s+ready\\n  Temporal UI  http://127\\.0\\.0\\.1:8233/namespaces/default/workflows/music-task-\\1$`,

@@ -132,6 +132,27 @@ describe('fault injection, each at probability 1', () => {
       assert.equal((await sim.control('GET', '/stats')).tasksSubmitted, 0);
     }));
 
+  test('transient errors ask for a Retry-After scaled like every other simulated delay', async () => {
+    const waits = async (timeScale: number) => {
+      const sim = await startSimulator({ timeScale, faults: { transientSubmitError: 1 } });
+      try {
+        const byCode = new Map<number, string | null>();
+        for (let i = 0; i < 24; i++) {
+          const answer = await sim.submit('lyrics', 'http://127.0.0.1:9/webhooks/music?token=t');
+          byCode.set(answer.body.code, answer.headers.get('retry-after'));
+        }
+        return byCode;
+      } finally {
+        await sim.close();
+      }
+    };
+    const real = await waits(1);
+    const fast = await waits(0.05);
+    assert.equal(real.get(455), '30', 'maintenance: half a minute at the real pace');
+    assert.equal(fast.get(455), '2', '30 s × 0.05, in whole seconds');
+    for (const code of [405, 500]) if (fast.has(code)) assert.equal(fast.get(code), '1');
+  });
+
   test('transientQueryError: queries answer a transient code instead of the task', () =>
     withFault({ transientQueryError: 1 }, async (sim, receiver) => {
       const taskId = await sim.create('lyrics', receiver.url);

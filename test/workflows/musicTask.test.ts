@@ -198,17 +198,40 @@ describe('musicTask (real Temporal, fake provider)', () => {
     await stack.api('DELETE', `/v1/tasks/${taskId}`);
   });
 
-  it('cancels tracking: CANCELLED, timers gone, the workflow closed', async () => {
+  it('cancels tracking: the workflow closes as Canceled, its view stays readable, a second cancel is quiet', async () => {
     const { taskId } = await tracked();
     const cancel = await stack.api('DELETE', `/v1/tasks/${taskId}`);
     assert.equal(cancel.status, 202);
-    const view = await stack.waitForTask(taskId, (task) => task.status === 'CANCELLED');
-    assert.equal(view.ready, false);
+    assert.equal(cancel.body.status, 'CANCELLING');
     const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
-    await handle.result();
-    assert.equal((await handle.describe()).status.name, 'COMPLETED');
-    assert.equal((await stack.api('DELETE', `/v1/tasks/${taskId}`)).status, 409);
+    await assert.rejects(
+      handle.result(),
+      (error: Error) => (error.cause as Error | undefined)?.name === 'CancelledFailure',
+    );
+    assert.equal((await handle.describe()).status.name, 'CANCELLED', "Temporal's own Canceled status");
+    const view = (await stack.api('GET', `/v1/tasks/${taskId}`)).body;
+    assert.equal(view.status, 'CANCELLED');
+    assert.equal(view.ready, false);
+    assert.equal(view.taskId, taskId);
+    assert.ok(Array.isArray(view.polls), 'the recorded view, not a stub');
+    assert.equal(view.error, undefined);
+    const again = await stack.api('DELETE', `/v1/tasks/${taskId}`);
+    assert.equal(again.status, 200);
+    assert.equal(again.body.status, 'CANCELLED');
     assert.equal((await stack.api('DELETE', '/v1/tasks/never-seen')).status, 404);
+  });
+
+  it('refuses to cancel a finished task, saying it finished and nothing changed', async () => {
+    const { taskId, result } = await tracked();
+    provider.set(taskId, 'music', 'SUCCESS', result);
+    await stack.postCallback('music', songCallback('complete', taskId, result));
+    await stack.waitForTask(taskId, (view) => view.ready);
+    const refused = await stack.api('DELETE', `/v1/tasks/${taskId}`);
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error, 'task_already_finished');
+    assert.match(refused.body.message, /already finished \(SUCCESS, ready\): nothing was changed/);
+    const view = (await stack.api('GET', `/v1/tasks/${taskId}`)).body;
+    assert.equal(view.ready, true, 'still ready');
   });
 
   it('takes the raw provider body as a `callback` signal too, and shrugs off garbage signals', async () => {

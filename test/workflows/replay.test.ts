@@ -42,7 +42,10 @@ async function record(): Promise<void> {
   });
   const save = async (name: string, taskId: string) => {
     const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
-    await handle.result();
+    // A cancelled task closes as Canceled since canceled-status-v1: its result is that failure.
+    await handle.result().catch((error: unknown) => {
+      if ((error as { cause?: Error }).cause?.name !== 'CancelledFailure') throw error;
+    });
     const tag = process.env.RECORD_HISTORIES;
     const file = tag && tag !== '1' ? `${name}.${tag}.json` : `${name}.json`;
     writeFileSync(join(historiesDir, file), withoutMachinePaths(historyToJSON(await handle.fetchHistory())));
