@@ -26,7 +26,8 @@ describe('security: secrets stay out of logs', () => {
           DATA_DIR: scratchDir('redaction'),
           TEMPORAL_ADDRESS: temporalAddress(),
           WEBHOOK_SECRET: 'the-webhook-secret-0123456789',
-          LOG_LEVEL: 'info',
+          // Request lines are logged at debug (a terminal shows only news at info).
+          LOG_LEVEL: 'debug',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
