@@ -152,7 +152,8 @@ export class TaskStore {
     } catch (error) {
       if (!(error instanceof WorkflowFailedError)) throw error;
       // It failed while this request waited (terminated, or a deadline shorter than the wait).
-      throw new HttpError(503, failureOf(error).error, failureOf(error).message, { idempotencyKey });
+      const failure = failureOf(error);
+      throw new HttpError(503, failure.error, failure.message, { idempotencyKey });
     } finally {
       clearTimeout(timer);
     }
@@ -163,10 +164,9 @@ export class TaskStore {
     const view = await this.submission(idempotencyKey);
     if (view.status === 'REJECTED' || view.status === 'FAILED') {
       const { error: code, message, ...extra } = view.error;
-      throw new HttpError(view.status === 'REJECTED' ? 422 : 503, code, message, {
-        ...extra,
-        idempotencyKey,
-      });
+      // The same HTTP status the direct answer gives (rejectionError), whichever way it was read.
+      const status = Object.values(SUBMIT_FAILURES).find((failure) => failure.code === code)?.status ?? 503;
+      throw new HttpError(status, code, message, { ...extra, idempotencyKey });
     }
     return view;
   }
