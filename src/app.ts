@@ -1,8 +1,7 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Client, Connection } from '@temporalio/client';
 import type { Config } from './config.ts';
-import { FASTIFY_ERROR_CODES, HttpError } from './httpErrors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { requireKnownHost } from './api/exposure.ts';
 import { registerBudgetGauges } from './observability/budgetGauges.ts';
@@ -10,7 +9,11 @@ import { redactUrl } from './observability/redact.ts';
 import { registerTaskCounts } from './observability/taskCounts.ts';
 import { BudgetGovernor } from './temporal/providerBudget.ts';
 import { DebugRequestLog, fastifyLoggerOptions } from './observability/logging.ts';
+import { registerApiDocs } from './api/docs.ts';
+import { registerErrorHandler } from './api/errors.ts';
 import { libraryRoutes } from './api/library.ts';
+import * as contract from './contract/schemas.ts';
+import { TaskClient } from './tasks/client.ts';
 import { providerRoutes } from './api/provider.ts';
 import { taskRoutes } from './api/routes.ts';
 import type { AssetStore } from './activities/assetStore.ts';
@@ -18,9 +21,17 @@ import type { Catalog } from './catalog/types.ts';
 import { temporalReachable } from './temporal/connection.ts';
 import { webhookRoutes } from './webhook/routes.ts';
 
+/** What the routes and the webhook ask of tasks: the task client, or a fake in HTTP-only tests. */
+export type TaskOperations = Pick<
+  TaskClient,
+  'submit' | 'submission' | 'track' | 'get' | 'list' | 'cancel' | 'deliverCallback' | 'deliverToTracked'
+>;
+
 export interface AppDeps {
   client: Client;
   connection: Connection;
+  /** Default: a `TaskClient` on `client`. */
+  tasks?: TaskOperations;
   /** Secrets a callback's token may match: the current one first, then any being rotated out. */
   webhookSecrets: readonly string[];
   metrics?: Metrics;
@@ -32,7 +43,7 @@ export interface AppDeps {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    deps: AppDeps & { metrics: Metrics };
+    deps: AppDeps & { metrics: Metrics; tasks: TaskOperations };
     config: Config;
   }
 }
@@ -64,7 +75,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     registerTaskCounts(metrics.registry, deps.client);
     registerBudgetGauges(metrics.registry, BudgetGovernor.fromConfig(deps.connection, config));
   }
-  app.decorate('deps', { ...deps, metrics });
+  const tasks = deps.tasks ?? TaskClient.fromConfig(deps.client, config);
+  app.decorate('deps', { ...deps, metrics, tasks });
   app.decorate('config', config);
   requireKnownHost(app, config);
 
@@ -79,37 +91,26 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       .observe(reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    if (error instanceof HttpError) {
-      return reply.code(error.statusCode).send({ error: error.code, message: error.message, ...error.extra });
-    }
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) {
-      request.log.error({ err: error }, 'request failed');
-      return reply
-        .code(status)
-        .send({ error: 'internal_error', message: 'internal error; see the server log' });
-    }
-    const code =
-      (error.code && FASTIFY_ERROR_CODES[error.code]) ??
-      (error.validation ? 'invalid_request' : 'bad_request');
-    return reply.code(status).send({ error: code, message: error.message });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  registerErrorHandler(app);
+  await registerApiDocs(app, config);
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const ready = await temporalReachable(deps.connection);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'temporal_unreachable' });
-  });
+  const probe = { tags: ['operations'], response: { 200: contract.health, 503: contract.health } };
+  app.get('/healthz', { schema: { summary: 'Liveness', ...probe } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/readyz',
+    { schema: { summary: 'Readiness: Temporal reachable', ...probe } },
+    async (_request, reply) => {
+      const ready = await temporalReachable(deps.connection);
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'temporal_unreachable' });
+    },
+  );
   // With METRICS_PORT set, `/metrics` lives on its own port (server.ts), not on the public one.
   if (config.metricsPort === undefined) {
-    app.get('/metrics', async (_request, reply) =>
-      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    app.get(
+      '/metrics',
+      { schema: { summary: 'Prometheus metrics', tags: ['operations'] } },
+      async (_request, reply) =>
+        reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
     );
   }
 

@@ -14,7 +14,7 @@ import { startTracing } from './observability/tracing.ts';
 import { createWorkerMetrics } from './observability/workerMetrics.ts';
 import { ensureSearchAttributes, temporalConnectionOptions } from './temporal/connection.ts';
 import { BudgetGovernor, dispatchRate } from './temporal/providerBudget.ts';
-import { trackingSettings } from './temporal/tasks.ts';
+import { TaskClient, trackingSettings } from './tasks/client.ts';
 import { callbackUrlFor } from './webhook/token.ts';
 
 const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -74,8 +74,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     }),
     assets: await openAssetStore(config),
     catalog: ownedCatalog,
-    temporal: client,
-    tracking: trackingSettings(config),
+    tasks: new TaskClient(client, trackingSettings(config)),
     callbackUrl: (kind, nonce) => callbackUrlFor(config.publicBaseUrl, kind, secret, nonce),
     onRateLimited: (retryAfterMs) => budget.rateLimited(retryAfterMs),
     ...options.deps,

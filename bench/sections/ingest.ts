@@ -7,7 +7,7 @@
 import autocannon from 'autocannon';
 import { Client, Connection } from '@temporalio/client';
 import { parseCallback } from '../../src/provider/callback.ts';
-import { deliverCallback, type TrackingSettings } from '../../src/temporal/tasks.ts';
+import { TaskClient, type TrackingSettings } from '../../src/tasks/client.ts';
 import { CpuMeter, describeCpu } from '../support/cpu.ts';
 import { fixed, ms, spread, against } from '../support/figures.ts';
 import { startService } from '../support/service.ts';
@@ -54,6 +54,7 @@ export async function benchIngest(options: IngestOptions): Promise<string> {
     providerTaskQueue: `${service.env.TEMPORAL_TASK_QUEUE!}-provider`,
     timing: { pollIntervalMs: 3_600_000, pollMaxIntervalMs: 3_600_000, taskDeadlineMs: 7_200_000 },
   };
+  const tasks = new TaskClient(client, settings);
   const pids = {
     temporal: options.temporal.pid,
     server: service.server.pid,
@@ -76,7 +77,7 @@ export async function benchIngest(options: IngestOptions): Promise<string> {
           const receipt = { receivedAt: new Date().toISOString(), bodyHash: `h${sequence}` };
           const begun = performance.now();
           try {
-            await deliverCallback(client, settings, { callback, receipt });
+            await tasks.deliverCallback({ callback, receipt });
             latencies.push(performance.now() - begun);
           } catch {
             errors++;

@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Service } from './service.ts';
-import { startTracking, type TrackingSettings } from '../../src/temporal/tasks.ts';
+import { TaskClient, type TrackingSettings } from '../../src/tasks/client.ts';
 import { cpuSeconds, rssBytes } from './cpu.ts';
 import type { ManagedProcess } from './processes.ts';
 import { eachLimited } from './taskWatch.ts';
@@ -73,11 +73,12 @@ export async function drained(client: Client, queue: string, maxMs: number): Pro
 
 /** Starts tracking lyrics tasks, 32 at a time; per-start latencies and the total time. */
 export async function startTasks(client: Client, settings: TrackingSettings, ids: string[]) {
+  const tasks = new TaskClient(client, settings);
   const latencies: number[] = [];
   const started = performance.now();
   await eachLimited(ids, 32, async (taskId) => {
     const begun = performance.now();
-    await startTracking(client, settings, taskId, 'lyrics', { submittedAt: new Date().toISOString() });
+    await tasks.startTracking(taskId, 'lyrics', { submittedAt: new Date().toISOString() });
     latencies.push(performance.now() - begun);
   });
   return { seconds: (performance.now() - started) / 1000, latencies };

@@ -13,4 +13,9 @@ export class AssetError extends Error {
   ) {
     super(message, options);
   }
+
+  /** Whether another attempt may succeed: not for an expired file, nor for one the policy or a cap refuses. */
+  get retryable(): boolean {
+    return this.type !== 'AssetGone' && this.type !== 'AssetRefused';
+  }
 }

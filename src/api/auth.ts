@@ -9,6 +9,10 @@ import { tokenMatches } from '../webhook/token.ts';
 export function requireApiToken(app: FastifyInstance): void {
   const apiToken = app.config.apiToken;
   if (!apiToken) return;
+  // The API's description says which routes need the token.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: [{ apiToken: [] }] };
+  });
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization ?? '';
     const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;

@@ -9,7 +9,9 @@ import { AssetError } from '../activities/assetErrors.ts';
 import type { ByteRange } from '../activities/assetStore.ts';
 import { openAssetStore } from '../activities/openAssetStore.ts';
 import { CatalogCursorInvalid, type CatalogAsset, type CatalogTrack } from '../catalog/types.ts';
+import * as contract from '../contract/schemas.ts';
 import { HttpError } from '../httpErrors.ts';
+import { assetUrl } from '../tasks/views.ts';
 import { requireApiToken } from './auth.ts';
 
 /**
@@ -52,10 +54,8 @@ const tracksQuery = z.object({
   cursor: z.string().trim().min(1).max(512).optional(),
 });
 
-/** An asset as the API shows it: where to fetch our copy, not where it sits. */
-function publicAsset({ path: _path, ...asset }: CatalogAsset) {
-  return { ...asset, url: `/v1/assets/${encodeURIComponent(asset.id)}` };
-}
+/** An asset as the library shows it: where to fetch our copy (the schema leaves out where it sits). */
+const publicAsset = (asset: CatalogAsset) => ({ ...asset, url: assetUrl(asset.id) });
 
 const publicTrack = (track: CatalogTrack) => ({ ...track, assets: track.assets.map(publicAsset) });
 
@@ -70,42 +70,71 @@ export async function libraryRoutes(root: FastifyInstance): Promise<void> {
     return catalog;
   };
 
-  app.get('/tracks', { schema: { querystring: tracksQuery } }, async (request) => {
-    try {
-      const page = await requireCatalog().listTracks(request.query);
-      return { ...page, tracks: page.tracks.map(publicTrack) };
-    } catch (error) {
-      if (error instanceof CatalogCursorInvalid) throw new HttpError(400, 'invalid_cursor', error.message);
-      throw error;
-    }
-  });
+  app.get(
+    '/tracks',
+    {
+      schema: {
+        summary: 'Ready tracks',
+        description: 'Newest catalogued first; `q` searches title, tags and prompt.',
+        tags: ['library'],
+        querystring: tracksQuery,
+        response: { 200: contract.trackPage, ...contract.errors(400, 401, 503) },
+      },
+    },
+    async (request) => {
+      try {
+        const page = await requireCatalog().listTracks(request.query);
+        return { ...page, tracks: page.tracks.map(publicTrack) };
+      } catch (error) {
+        if (error instanceof CatalogCursorInvalid) throw new HttpError(400, 'invalid_cursor', error.message);
+        throw error;
+      }
+    },
+  );
 
-  app.get('/assets/:assetId', { schema: { params: assetIdParams } }, async (request, reply) => {
-    const asset = await requireCatalog().getAsset(request.params.assetId);
-    if (!asset) throw new HttpError(404, 'asset_not_found', `no stored asset ${request.params.assetId}`);
-    const etag = `"${asset.sha256}"`;
-    reply
-      .header('etag', etag)
-      .header('accept-ranges', 'bytes')
-      // The declared type is the one we probed: a browser must not guess another (HTML, script).
-      .header('x-content-type-options', 'nosniff')
-      // Our copy never changes under its id: a client may keep it.
-      .header('cache-control', 'private, max-age=31536000, immutable');
-    const ifNoneMatch = request.headers['if-none-match'];
-    if (ifNoneMatch && (ifNoneMatch === '*' || ifNoneMatch.split(',').some((tag) => tag.trim() === etag))) {
-      return reply.code(304).send();
-    }
-    const ifRange = request.headers['if-range'];
-    const range =
-      ifRange && ifRange !== etag ? undefined : parseByteRange(request.headers.range, asset.bytes);
-    if (range === 'unsatisfiable') {
-      return reply
-        .code(416)
-        .header('content-range', `bytes */${asset.bytes}`)
-        .send({ error: 'range_not_satisfiable', message: `the asset has ${asset.bytes} bytes` });
-    }
-    return sendCopy(reply, asset, range, () => assets.read(asset.path, range));
-  });
+  app.get(
+    '/assets/:assetId',
+    {
+      schema: {
+        summary: 'A stored copy',
+        description: 'Our copy of a file, with its probed content type; supports Range and If-None-Match.',
+        tags: ['library'],
+        params: assetIdParams,
+        response: {
+          200: z.any().meta({ description: 'the file', type: 'string', format: 'binary' }),
+          206: z.any().meta({ description: 'the range asked for', type: 'string', format: 'binary' }),
+          304: z.any().meta({ description: 'not modified: the copy you hold is current' }),
+          ...contract.errors(400, 401, 404, 416, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const asset = await requireCatalog().getAsset(request.params.assetId);
+      if (!asset) throw new HttpError(404, 'asset_not_found', `no stored asset ${request.params.assetId}`);
+      const etag = `"${asset.sha256}"`;
+      reply
+        .header('etag', etag)
+        .header('accept-ranges', 'bytes')
+        // The declared type is the one we probed: a browser must not guess another (HTML, script).
+        .header('x-content-type-options', 'nosniff')
+        // Our copy never changes under its id: a client may keep it.
+        .header('cache-control', 'private, max-age=31536000, immutable');
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (ifNoneMatch && (ifNoneMatch === '*' || ifNoneMatch.split(',').some((tag) => tag.trim() === etag))) {
+        return reply.code(304).send();
+      }
+      const ifRange = request.headers['if-range'];
+      const range =
+        ifRange && ifRange !== etag ? undefined : parseByteRange(request.headers.range, asset.bytes);
+      if (range === 'unsatisfiable') {
+        return reply
+          .code(416)
+          .header('content-range', `bytes */${asset.bytes}`)
+          .send({ error: 'range_not_satisfiable', message: `the asset has ${asset.bytes} bytes` });
+      }
+      return sendCopy(reply, asset, range, () => assets.read(asset.path, range));
+    },
+  );
 }
 
 async function sendCopy(

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import * as contract from '../contract/schemas.ts';
 import { KIND_TIMELINES } from '../provider/timings.ts';
 import { requireApiToken } from './auth.ts';
 
@@ -17,5 +19,16 @@ export async function providerRoutes(app: FastifyInstance): Promise<void> {
       phases.map((phase) => ({ ...phase, atMs: Math.round(phase.atMs * timeScale) })),
     ]),
   );
-  app.get('/provider', async () => ({ simulated, timeScale, timelines }));
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/provider',
+    {
+      schema: {
+        summary: "The provider's pace",
+        description: 'Phase timings as this deployment runs them (the simulator at SIMULATOR_TIME_SCALE).',
+        tags: ['tasks'],
+        response: { 200: contract.providerPace, ...contract.errors(401) },
+      },
+    },
+    async () => ({ simulated, timeScale, timelines }),
+  );
 }

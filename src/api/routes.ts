@@ -11,13 +11,13 @@ import {
   KIND_INPUTS,
   kindFields,
 } from '../provider/inputs.ts';
-import { TASK_KINDS, type TaskKind } from '../provider/kinds.ts';
-import { trackingSettings } from '../temporal/tasks.ts';
+import type { TaskKind } from '../provider/kinds.ts';
 import { taskNonce } from '../workflows/callbackNonce.ts';
 import { musicTaskWorkflowId } from '../workflows/definitions.ts';
 import { isProviderTaskId } from '../provider/taskId.ts';
 import { callbackUrlFor } from '../webhook/token.ts';
-import { TaskStore } from './taskStore.ts';
+import * as contract from '../contract/schemas.ts';
+import { ProviderRejected, TaskError } from '../tasks/errors.ts';
 
 const taskIdParams = z.object({
   taskId: z.string().trim().refine(isProviderTaskId, '1 to 128 letters, digits, . _ : -'),
@@ -28,7 +28,7 @@ const idempotencyKeySchema = z
   .min(1)
   .max(200)
   .regex(/^[\w.:-]+$/, 'letters, digits, . _ : -');
-const kindSchema = z.enum(TASK_KINDS, { error: `expected one of ${TASK_KINDS.join(', ')}` });
+const kindSchema = contract.taskKind;
 
 /**
  * Checks a submission's `input` against its kind's schema and the provider's documented limits,
@@ -50,14 +50,12 @@ export function validateInput(kind: TaskKind, input: unknown): Record<string, un
   const body = KIND_INPUTS[kind].parse(raw) as Record<string, unknown>;
   const over = findTextOverLimit(body);
   if (over) {
-    throw new HttpError(
-      422,
-      'provider_rejected',
+    // What the provider would answer (413), said before it costs a call.
+    throw new ProviderRejected(
+      'ProviderRejected',
       `input.${over.field} is ${over.length} characters; the limit is ${over.limit}`,
-      {
-        providerCode: 413,
-        providerMessage: 'text too long',
-      },
+      413,
+      { providerMessage: 'text too long' },
     );
   }
   return body;
@@ -66,22 +64,24 @@ export function validateInput(kind: TaskKind, input: unknown): Record<string, un
 /** The task API under `/v1`. With `API_TOKEN` set, every route needs `Authorization: Bearer <token>`. */
 export async function taskRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
-  const { client, metrics } = app.deps;
-  const tasks = new TaskStore(client, trackingSettings(app.config), {
-    submitDeadlineMs: app.config.submitDeadlineMs,
-    submitWaitMs: app.config.submitWaitMs,
-  });
+  const { tasks, metrics } = app.deps;
   requireApiToken(app);
 
   app.post(
     '/tasks',
     {
       schema: {
+        summary: 'Submit a task',
+        description:
+          'Queues the submission durably and sends it within the provider budget. Answers with the task id ' +
+          'when the provider answers within SUBMIT_WAIT, otherwise QUEUED with a route to follow it.',
+        tags: ['tasks'],
         body: z.object({
           kind: kindSchema,
           input: z.record(z.string(), z.unknown()),
           idempotencyKey: idempotencyKeySchema.optional(),
         }),
+        response: { 202: contract.submitAnswer, ...contract.errors(400, 401, 413, 415, 422, 429, 502, 503) },
       },
     },
     async (request, reply) => {
@@ -121,7 +121,7 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
           submittedAt: submission.submittedAt,
         });
       } catch (error) {
-        metrics.submissions.labels(kind, error instanceof HttpError ? error.code : 'error').inc();
+        metrics.submissions.labels(kind, error instanceof TaskError ? error.code : 'error').inc();
         throw error;
       }
     },
@@ -129,13 +129,31 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
 
   app.get(
     '/submissions/:idempotencyKey',
-    { schema: { params: z.object({ idempotencyKey: idempotencyKeySchema }) } },
+    {
+      schema: {
+        summary: 'Follow a submission',
+        description:
+          'Queued (with the sends tried so far), submitted (with its task id), rejected or failed.',
+        tags: ['tasks'],
+        params: z.object({ idempotencyKey: idempotencyKeySchema }),
+        response: { 200: contract.submissionView, ...contract.errors(400, 401, 404) },
+      },
+    },
     async (request) => tasks.submission(request.params.idempotencyKey),
   );
 
   app.put(
     '/tasks/:taskId',
-    { schema: { params: taskIdParams, body: z.object({ kind: kindSchema }) } },
+    {
+      schema: {
+        summary: 'Track a task submitted elsewhere',
+        description: 'Idempotent: 201 when tracking starts, 200 when the task was already tracked.',
+        tags: ['tasks'],
+        params: taskIdParams,
+        body: z.object({ kind: kindSchema }),
+        response: { 200: contract.tracked, 201: contract.tracked, ...contract.errors(400, 401, 409, 415) },
+      },
+    },
     async (request, reply) => {
       const { taskId } = request.params;
       const tracked = await tasks.track(taskId, request.body.kind);
@@ -155,14 +173,30 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get('/tasks/:taskId', { schema: { params: taskIdParams } }, async (request) =>
-    tasks.get(request.params.taskId, request.log),
+  app.get(
+    '/tasks/:taskId',
+    {
+      schema: {
+        summary: 'A task',
+        description:
+          "The task's current state: the workflow's own answer while it runs, its result once it closed.",
+        tags: ['tasks'],
+        params: taskIdParams,
+        response: { 200: contract.taskView, ...contract.errors(400, 401, 404) },
+      },
+    },
+    async (request) =>
+      tasks.get(request.params.taskId, (taskId, error) =>
+        request.log.warn({ taskId, err: error }, 'status query failed: answering from search attributes'),
+      ),
   );
 
   app.get(
     '/tasks',
     {
       schema: {
+        summary: 'Recent tasks',
+        tags: ['tasks'],
         querystring: z.object({
           status: z
             .string()
@@ -172,17 +206,34 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
           kind: kindSchema.optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
         }),
+        response: { 200: contract.taskList, ...contract.errors(400, 401) },
       },
     },
     async (request) => ({ tasks: await tasks.list(request.query) }),
   );
 
-  app.delete('/tasks/:taskId', { schema: { params: taskIdParams } }, async (request, reply) => {
-    const { taskId } = request.params;
-    const status = await tasks.cancel(taskId);
-    // Cancelling a cancelled task again is a quiet success: 200, nothing changed.
-    return reply
-      .code(status === 'CANCELLING' ? 202 : 200)
-      .send({ taskId, workflowId: musicTaskWorkflowId(taskId), status });
-  });
+  app.delete(
+    '/tasks/:taskId',
+    {
+      schema: {
+        summary: 'Cancel tracking',
+        description: '202 when cancelling now; 200 when it already was cancelled (nothing changes).',
+        tags: ['tasks'],
+        params: taskIdParams,
+        response: {
+          200: contract.cancelled,
+          202: contract.cancelled,
+          ...contract.errors(400, 401, 404, 409),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { taskId } = request.params;
+      const status = await tasks.cancel(taskId);
+      // Cancelling a cancelled task again is a quiet success: 200, nothing changed.
+      return reply
+        .code(status === 'CANCELLING' ? 202 : 200)
+        .send({ taskId, workflowId: musicTaskWorkflowId(taskId), status });
+    },
+  );
 }

@@ -1,5 +1,14 @@
 import { KIND_TIMELINES } from '../provider/timings.ts';
-import type { TaskView } from '../workflows/state.ts';
+import type {
+  Cancelled,
+  ProviderPace,
+  SubmissionView,
+  SubmitAnswer,
+  TaskSummary,
+  TaskView,
+  Tracked,
+  TrackPage,
+} from '../contract/schemas.ts';
 import type { Timelines } from './progress.ts';
 
 /** What the CLI prints when the API refuses: its stable code, its message, and what to do. */
@@ -15,27 +24,8 @@ export class ApiError extends Error {
   }
 }
 
-export interface TaskSummary {
-  taskId: string;
-  workflowId: string;
-  kind: string;
-  status: string;
-  ready: boolean;
-  startedAt?: string;
-  closedAt?: string;
-  title?: string;
-}
-
-/** A ready track of the catalog, with its stored files and their URLs. */
-export interface TrackSummary {
-  id: string;
-  taskId: string;
-  kind: string;
-  title?: string;
-  durationSeconds?: number;
-  tags: string[];
-  assets: { id: string; type: string; name: string; bytes: number; url: string }[];
-}
+/** A row of the task list, and a ready track of the catalog: the shapes of the API's contract. */
+export type { TaskSummary, TrackView as TrackSummary } from '../contract/schemas.ts';
 
 /** A small typed client of the HTTP API, for the CLI and the demo. */
 export class TasksApi {
@@ -89,14 +79,12 @@ export class TasksApi {
     idempotencyKey?: string,
     onQueued: (idempotencyKey: string) => void = () => {},
   ): Promise<{ taskId: string; workflowId: string; kind: string; status: string }> {
-    const answer = await this.call<{
-      taskId?: string;
-      workflowId?: string;
-      kind: string;
-      status: string;
-      idempotencyKey?: string;
-    }>('POST', '/v1/tasks', { kind, input, ...(idempotencyKey ? { idempotencyKey } : {}) });
-    if (answer.taskId && answer.workflowId) {
+    const answer = await this.call<SubmitAnswer>('POST', '/v1/tasks', {
+      kind,
+      input,
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
+    if (answer.status === 'PENDING') {
       return {
         taskId: answer.taskId,
         workflowId: answer.workflowId,
@@ -104,36 +92,26 @@ export class TasksApi {
         status: answer.status,
       };
     }
-    const key = answer.idempotencyKey!;
+    const key = answer.idempotencyKey;
     onQueued(key);
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const submission = await this.submission(key);
-      if (submission.taskId && submission.workflowId) {
+      if (submission.status === 'SUBMITTED') {
         return { taskId: submission.taskId, workflowId: submission.workflowId, kind, status: 'PENDING' };
       }
       if (submission.status !== 'QUEUED') {
-        const error = submission.error ?? { error: 'submission_failed', message: submission.status };
-        throw new ApiError(422, error.error, error.message, submission);
+        throw new ApiError(422, submission.error.error, submission.error.message, submission);
       }
     }
   }
 
   submission(idempotencyKey: string) {
-    return this.call<{
-      status: string;
-      taskId?: string;
-      workflowId?: string;
-      error?: { error: string; message: string };
-    }>('GET', `/v1/submissions/${encodeURIComponent(idempotencyKey)}`);
+    return this.call<SubmissionView>('GET', `/v1/submissions/${encodeURIComponent(idempotencyKey)}`);
   }
 
   track(taskId: string, kind: string) {
-    return this.call<{ taskId: string; workflowId: string; kind: string; status: string }>(
-      'PUT',
-      `/v1/tasks/${encodeURIComponent(taskId)}`,
-      { kind },
-    );
+    return this.call<Tracked>('PUT', `/v1/tasks/${encodeURIComponent(taskId)}`, { kind });
   }
 
   get(taskId: string) {
@@ -149,7 +127,7 @@ export class TasksApi {
   }
 
   /** The provider's pace as the service runs it; a server without the route answers typical timings. */
-  async pace(): Promise<{ simulated: boolean; timeScale: number; timelines: Timelines }> {
+  async pace(): Promise<Omit<ProviderPace, 'timelines'> & { timelines: Timelines }> {
     try {
       return await this.call('GET', '/v1/provider');
     } catch (error) {
@@ -161,7 +139,7 @@ export class TasksApi {
   }
 
   cancel(taskId: string) {
-    return this.call<{ taskId: string; status: string }>('DELETE', `/v1/tasks/${encodeURIComponent(taskId)}`);
+    return this.call<Cancelled>('DELETE', `/v1/tasks/${encodeURIComponent(taskId)}`);
   }
 
   tracks(filters: { q?: string; tag?: string; limit?: number }) {
@@ -169,10 +147,7 @@ export class TasksApi {
     for (const [key, value] of Object.entries(filters))
       if (value !== undefined) query.set(key, String(value));
     const search = query.toString();
-    return this.call<{ tracks: TrackSummary[]; nextCursor?: string }>(
-      'GET',
-      `/v1/tracks${search ? `?${search}` : ''}`,
-    );
+    return this.call<TrackPage>('GET', `/v1/tracks${search ? `?${search}` : ''}`);
   }
 
   /** Streams a stored file (`url` as the API gives it, e.g. `/v1/assets/<id>`). */

@@ -1,21 +1,13 @@
 import { z } from 'zod';
 import { KIND_ROUTES, type TaskKind } from './kinds.ts';
+import { isFields, readEnvelope } from './callbackEnvelope.ts';
 import { camelizeKeys, describeIssue, dropUndefined, isFinishedResult, readResult } from './normalize.ts';
-import type { CallbackPhase, NormalizedCallback } from './types.ts';
+import type { NormalizedCallback } from './types.ts';
 
 /** A callback body we cannot read; the message says which field is wrong. */
 export class CallbackValidationError extends Error {
   override readonly name = 'CallbackValidationError';
 }
-
-const PHASE_ALIASES: Record<string, CallbackPhase> = {
-  text: 'text',
-  first: 'first',
-  complete: 'complete',
-  error: 'error',
-  failed: 'error',
-  fail: 'error',
-};
 
 const bodySchema = z.looseObject({
   callbackType: z.string().nullish(),
@@ -26,10 +18,6 @@ const bodySchema = z.looseObject({
   errorMessage: z.string().nullish(),
 });
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /**
  * Parses a provider callback of either shape: bare (`{callbackType, task_id, data}`) or wrapped in
  * the envelope (`{code, msg, data: {callbackType, task_id, …}}`). Non-song kinds often send no
@@ -37,22 +25,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * @throws CallbackValidationError naming the first field that is wrong
  */
 export function parseCallback(kind: TaskKind, raw: unknown): NormalizedCallback {
-  if (!isRecord(raw)) throw new CallbackValidationError('body: expected a JSON object');
-  const outer = camelizeKeys(raw) as Record<string, unknown>;
-  const wrapped = outer.taskId === undefined && isRecord(outer.data);
-  const inner = wrapped ? (outer.data as Record<string, unknown>) : outer;
-  const prefix = wrapped ? 'data' : 'body';
-  if (inner.taskId === undefined) {
+  if (!isFields(raw)) throw new CallbackValidationError('body: expected a JSON object');
+  const envelope = readEnvelope(raw);
+  const inner = camelizeKeys(envelope.inner) as Record<string, unknown>;
+  const prefix = envelope.wrapped ? 'data' : 'body';
+  if (envelope.taskId === undefined) {
     throw new CallbackValidationError(`${prefix}.task_id: required (the provider's task id)`);
   }
   const parsed = bodySchema.safeParse(inner);
   if (!parsed.success) throw new CallbackValidationError(describeIssue(parsed.error, prefix));
-  const envelopeCode = wrapped ? outer.code : undefined;
-  if (envelopeCode !== undefined && envelopeCode !== null && typeof envelopeCode !== 'number') {
+  if (
+    envelope.wrapped &&
+    envelope.code !== undefined &&
+    envelope.code !== null &&
+    typeof envelope.code !== 'number'
+  ) {
     throw new CallbackValidationError('code: expected a number');
   }
-  const code = envelopeCode ?? parsed.data.code ?? 200;
-  const message = wrapped && typeof outer.msg === 'string' ? outer.msg : (parsed.data.msg ?? undefined);
+  const code = typeof envelope.code === 'number' ? envelope.code : 200;
+  const message = envelope.wrapped && typeof raw.msg === 'string' ? raw.msg : (parsed.data.msg ?? undefined);
 
   const items = Array.isArray(inner.data) ? inner.data : undefined;
   if (inner.data !== undefined && inner.data !== null && !items) {
@@ -62,18 +53,12 @@ export function parseCallback(kind: TaskKind, raw: unknown): NormalizedCallback 
   if (result instanceof z.ZodError)
     throw new CallbackValidationError(describeIssue(result, `${prefix}.data`));
 
-  const declared = parsed.data.callbackType?.trim().toLowerCase();
-  let phase: CallbackPhase | undefined;
-  if (declared) {
-    phase = Object.hasOwn(PHASE_ALIASES, declared) ? PHASE_ALIASES[declared] : undefined;
-    if (!phase) {
-      throw new CallbackValidationError(
-        `${prefix}.callbackType: expected one of text, first, complete, error, got "${parsed.data.callbackType}"`,
-      );
-    }
+  if (envelope.phase === 'unknown') {
+    throw new CallbackValidationError(
+      `${prefix}.callbackType: expected one of text, first, complete, error, got "${parsed.data.callbackType}"`,
+    );
   }
-  const errorText = parsed.data.error ?? parsed.data.errorMessage ?? undefined;
-  if (code !== 200 || (!declared && errorText)) phase = 'error';
+  let phase = envelope.phase;
   if (!phase) {
     if (!isFinishedResult(kind, result)) {
       throw new CallbackValidationError(
@@ -82,6 +67,7 @@ export function parseCallback(kind: TaskKind, raw: unknown): NormalizedCallback 
     }
     phase = 'complete';
   }
+  const errorText = parsed.data.error ?? parsed.data.errorMessage ?? undefined;
   return dropUndefined({
     taskId: parsed.data.taskId,
     kind,

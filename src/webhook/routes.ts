@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { CallbackValidationError, parseCallback } from '../provider/callback.ts';
 import { isTaskKind, type TaskKind } from '../provider/kinds.ts';
 import { isProviderTaskId } from '../provider/taskId.ts';
-import { deliverCallback, deliverToTracked, trackingSettings } from '../temporal/tasks.ts';
+import * as contract from '../contract/schemas.ts';
+import { callbackKey } from '../provider/callbackEnvelope.ts';
 import { nonceSubject } from '../workflows/callbackNonce.ts';
 import type { CallbackSignal } from '../workflows/definitions.ts';
 import { HttpError } from '../httpErrors.ts';
@@ -27,8 +27,7 @@ declare module 'fastify' {
  * the signal. A signed nonce informs its own task only.
  */
 export async function webhookRoutes(app: FastifyInstance): Promise<void> {
-  const { client, metrics, webhookSecrets } = app.deps;
-  const settings = trackingSettings(app.config);
+  const { metrics, tasks, webhookSecrets } = app.deps;
   const jsonParser = app.getDefaultJsonParser('error', 'error');
 
   // Depth and string lengths are checked on the text, before any parser recursion.
@@ -45,6 +44,15 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
     '/webhooks/music/:kind',
     {
       bodyLimit: CALLBACK_BODY_LIMIT,
+      schema: {
+        summary: "The provider's callback",
+        description:
+          "The callback URL handed to the provider carries its proof (`?nonce=…&sig=…`, or the operator's " +
+          '`?token=…`). 200 once Temporal has the signal; a callback for a closed task is acknowledged and ' +
+          'recorded nowhere.',
+        tags: ['webhooks'],
+        response: { 200: contract.callbackAck, ...contract.errors(400, 401, 403, 404, 413, 415, 503) },
+      },
       // onRequest runs before the body is read: a forged callback costs us no parsing.
       onRequest: async (request) => {
         const kind = request.params.kind;
@@ -94,17 +102,20 @@ export async function webhookRoutes(app: FastifyInstance): Promise<void> {
         },
         receipt: {
           receivedAt: new Date().toISOString(),
-          bodyHash: createHash('sha256').update(JSON.stringify(request.body)).digest('hex'),
+          // The same key the workflow gives the same body signalled raw: one body, one receipt.
+          bodyHash: callbackKey(request.body),
         },
       };
       const timer = metrics.signalLatency.startTimer();
       let delivered: boolean;
       try {
-        delivered = await client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-          subject
-            ? deliverToTracked(client, signal, 'submission' in subject ? subject.submission : undefined)
-            : deliverCallback(client, settings, signal),
-        );
+        delivered = subject
+          ? await tasks.deliverToTracked(
+              signal,
+              'submission' in subject ? subject.submission : undefined,
+              SIGNAL_DEADLINE_MS,
+            )
+          : await tasks.deliverCallback(signal, SIGNAL_DEADLINE_MS);
       } catch (error) {
         timer({ outcome: 'error' });
         metrics.callbacks.labels(kind, callback.phase, 'temporal_unavailable').inc();

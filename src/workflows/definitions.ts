@@ -16,6 +16,11 @@ export const musicTaskWorkflowId = (taskId: string) => `music-task-${taskId}`;
 export const submissionWorkflowId = (idempotencyKey: string) => `music-submit-${idempotencyKey}`;
 /** The idempotency key a submission workflow id was made from. */
 export const idempotencyKeyOf = (workflowId: string) => workflowId.replace(/^music-submit-/, '');
+/** The provider task id a musicTask workflow id was made from. */
+export const taskIdOf = (workflowId: string) => workflowId.replace(/^music-task-/, '');
+
+/** Failure type of a submission the provider never answered in time; asking again restarts it. */
+export const SUBMIT_DEADLINE_EXCEEDED = 'SubmitDeadlineExceeded';
 
 export const callbackSignal = defineSignal<[CallbackSignal]>('callback');
 export const statusQuery = defineQuery<TaskView>('status');

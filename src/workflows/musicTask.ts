@@ -18,7 +18,6 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
 import type { createActivities } from '../activities/index.ts';
-import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
 import { CALL_PRIORITY } from '../temporal/callPriority.ts';
 import { SUCCESS_STATUS } from '../provider/kinds.ts';
 import { planAssets, type AssetSpec } from './assetPlan.ts';
@@ -60,8 +59,6 @@ const storeOptions: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '1m',
     maximumAttempts: 5,
-    // AssetInvalid retries too: the activity itself stops it after a few attempts.
-    nonRetryableErrorTypes: ['AssetGone'],
   },
 };
 // A local activity: a short database write keeps the task's history small (one marker event).
@@ -84,7 +81,6 @@ const queryOptions: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '30s',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_PROVIDER_ERRORS],
   },
 };
 const { queryProvider } = proxyActivities<Activities>(queryOptions);

@@ -1,32 +1,6 @@
+import { callbackKey, isFields, phaseNamed, readEnvelope } from '../provider/callbackEnvelope.ts';
 import type { TaskKind } from '../provider/kinds.ts';
-import type { CallbackPhase } from '../provider/types.ts';
 import type { CallbackSignal } from './state.ts';
-
-/** FNV-1a over the text: a deterministic body fingerprint (no crypto in the workflow sandbox). */
-export function fingerprint(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index++) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return `fnv1a-${(hash >>> 0).toString(16).padStart(8, '0')}-${text.length}`;
-}
-
-const PHASES: Record<string, CallbackPhase> = {
-  text: 'text',
-  first: 'first',
-  complete: 'complete',
-  error: 'error',
-  failed: 'error',
-};
-
-/** The phase a name stands for; own keys only (a body may say `constructor`). */
-const phaseNamed = (name: string): CallbackPhase | undefined =>
-  Object.hasOwn(PHASES, name) ? PHASES[name] : undefined;
-
-type Body = Record<string, unknown>;
-const isBody = (value: unknown): value is Body =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** Longest text kept from a signal: nothing a sender writes can grow the state or history past it. */
 const MAX_FIELD = 256;
@@ -96,19 +70,19 @@ export function readCallbackSignal(
   receivedAt: string,
 ): CallbackSignal | string {
   if (isCallbackSignal(payload)) return slim(payload, kind);
-  if (!isBody(payload)) return 'a callback signal must be an object';
-  const wrapped = payload.task_id === undefined && payload.taskId === undefined && isBody(payload.data);
-  const body = wrapped ? (payload.data as Body) : payload;
-  const taskId = body.task_id ?? body.taskId;
+  if (!isFields(payload)) return 'a callback signal must be an object';
+  const envelope = readEnvelope(payload);
+  const taskId = envelope.taskId;
   if (typeof taskId !== 'string' || !taskId) return 'the callback carries no task_id';
   if (taskId.length > MAX_FIELD) return 'the callback task_id is too long';
-  const code = typeof payload.code === 'number' ? payload.code : 200;
-  const declared = typeof body.callbackType === 'string' ? body.callbackType.trim().toLowerCase() : undefined;
-  let phase = declared === undefined ? undefined : phaseNamed(declared);
-  if (declared !== undefined && !phase) return `unknown callbackType "${clip(declared)}"`;
-  if (code !== 200 || (!declared && typeof body.error === 'string')) phase = 'error';
+  if (envelope.phase === 'unknown') return `unknown callbackType "${clip(String(envelope.callbackType))}"`;
   return {
-    callback: { taskId, kind, phase: phase ?? 'complete', code },
-    receipt: { receivedAt, bodyHash: fingerprint(JSON.stringify(payload)) },
+    callback: {
+      taskId,
+      kind,
+      phase: envelope.phase ?? 'complete',
+      code: typeof envelope.code === 'number' ? envelope.code : 200,
+    },
+    receipt: { receivedAt, bodyHash: callbackKey(payload) },
   };
 }

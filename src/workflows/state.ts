@@ -3,13 +3,15 @@
  * directly. It only moves forward and dedupes callbacks in its own state.
  */
 import { isFailureStatus, progressRank, SUCCESS_STATUS, type TaskKind } from '../provider/kinds.ts';
+import type { z } from 'zod';
 import type {
-  CallbackPhase,
-  LyricsText,
-  ProviderFailure,
-  ProviderSnapshot,
-  TaskResult,
-} from '../provider/types.ts';
+  pollRecord,
+  providerCall,
+  receipt,
+  StoredAssetView,
+  TaskView as PublicTaskView,
+} from '../contract/schemas.ts';
+import type { CallbackPhase, ProviderFailure, ProviderSnapshot, TaskResult } from '../provider/types.ts';
 
 export const TIMED_OUT = 'TIMED_OUT';
 export const CANCELLED = 'CANCELLED';
@@ -28,7 +30,7 @@ export const BODY_HASHES_KEPT = 64;
 /** When and how the webhook received a callback; kept in the workflow's receipts. */
 export interface ReceiptMeta {
   receivedAt: string;
-  /** sha256 of the raw body: the same body twice is a duplicate whatever its phase. */
+  /** The body's fingerprint (`callbackKey`): the same body twice is a duplicate whatever its phase. */
   bodyHash: string;
 }
 
@@ -53,47 +55,12 @@ export interface CallbackSignal {
   receipt: ReceiptMeta;
 }
 
-export interface CallbackReceipt {
-  callbackType: CallbackPhase;
-  receivedAt: string;
-  duplicate: boolean;
-  bodyHash: string;
-}
-
-export interface PollRecord {
-  at: string;
-  /** `timer` (fallback poll) or `confirm` (a callback said the task ended). */
-  reason: 'timer' | 'confirm';
-  status?: string;
-  error?: string;
-}
-
+export type CallbackReceipt = z.infer<typeof receipt>;
+export type PollRecord = z.infer<typeof pollRecord>;
 /** A provider call the task is waiting on: queued for the fleet's budget, or being answered. */
-export interface ProviderCall {
-  /** `confirm` (a callback said the task ended) or `poll` (the fallback timer fired). */
-  purpose: 'confirm' | 'poll';
-  /** When it joined the provider queue. */
-  queuedAt: string;
-}
-
-export interface StoredAsset {
-  id: string;
-  /** audio, stream, image, stem, wav, video, cover */
-  type: string;
-  name: string;
-  trackId?: string;
-  sourceUrl: string;
-  path: string;
-  bytes: number;
-  sha256: string;
-  /** Where the API serves our copy (`/v1/assets/<id>`); added by the API, not kept in the workflow. */
-  url?: string;
-  /** Media facts found by probing our copy (not the provider's word). */
-  contentType?: string;
-  durationSeconds?: number;
-  width?: number;
-  height?: number;
-}
+export type ProviderCall = z.infer<typeof providerCall>;
+/** A stored copy, as the workflow records it (the API adds the `url` it is served at). */
+export type StoredAsset = Omit<StoredAssetView, 'url'> & { url?: string };
 
 export interface TaskState {
   taskId: string;
@@ -121,29 +88,11 @@ export interface TaskState {
   runs: number;
 }
 
-/** What the query `status` and `GET /v1/tasks/:taskId` answer. */
-export interface TaskView {
-  taskId: string;
-  workflowId: string;
-  kind: TaskKind;
-  summary?: string;
-  status: string;
-  ready: boolean;
-  submittedAt: string;
-  updatedAt: string;
-  assets: StoredAsset[];
-  lyrics?: LyricsText[];
-  receipts: CallbackReceipt[];
-  receiptCounts: TaskState['receiptCounts'];
-  polls: PollRecord[];
-  pollCount: number;
-  nextPollAt?: string;
-  /** Set while the task waits for a provider call: the fleet's budget decides when it runs. */
-  providerCall?: ProviderCall;
-  error?: ProviderFailure;
-  /** Something a person should know while the task runs (the provider does not know the id, …). */
-  notice?: ProviderFailure;
-}
+/**
+ * What the query `status` answers: the public view of `GET /v1/tasks/:taskId` (src/contract), before
+ * the API adds each asset's URL.
+ */
+export type TaskView = Omit<PublicTaskView, 'assets'> & { assets: StoredAsset[] };
 
 export function newTaskState(taskId: string, kind: TaskKind, now: string, summary?: string): TaskState {
   return {
@@ -215,7 +164,6 @@ export function recordCallback(state: TaskState, { callback, receipt }: Callback
     callbackType: phase,
     receivedAt: receipt.receivedAt,
     duplicate,
-    bodyHash: receipt.bodyHash,
   });
   trimReceipts(state, phase);
   state.updatedAt = receipt.receivedAt;

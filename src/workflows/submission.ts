@@ -7,17 +7,13 @@ import {
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import type { createActivities } from '../activities/index.ts';
-import { NON_RETRYABLE_PROVIDER_ERRORS } from '../provider/errors.ts';
 import { CALL_PRIORITY } from '../temporal/callPriority.ts';
 import type { SubmissionInput, SubmissionOutcome } from './definitions.ts';
-import { idempotencyKeyOf, musicTaskWorkflowId } from './definitions.ts';
+import { idempotencyKeyOf, musicTaskWorkflowId, SUBMIT_DEADLINE_EXCEEDED } from './definitions.ts';
 import { submissionNonce } from './callbackNonce.ts';
 import { keepEarlyCallbacks } from './earlyCallbacks.ts';
 
 type Activities = ReturnType<typeof createActivities>;
-
-/** Failure type of a submission the provider never answered in time; asking again restarts it. */
-export const SUBMIT_DEADLINE_EXCEEDED = 'SubmitDeadlineExceeded';
 
 const { submitToProvider } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -26,7 +22,6 @@ const { submitToProvider } = proxyActivities<Activities>({
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumInterval: '1m',
-    nonRetryableErrorTypes: [...NON_RETRYABLE_PROVIDER_ERRORS],
   },
   priority: { priorityKey: CALL_PRIORITY.submit },
   summary: 'submit to the provider',

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fingerprint, readCallbackSignal, refusalOf } from '../../src/workflows/signalInput.ts';
+import { parseCallback } from '../../src/provider/callback.ts';
+import { callbackKey } from '../../src/provider/callbackEnvelope.ts';
+import { readCallbackSignal, refusalOf } from '../../src/workflows/signalInput.ts';
 import type { CallbackSignal } from '../../src/workflows/state.ts';
 
 const example = (name: string): unknown =>
@@ -41,7 +43,7 @@ describe('readCallbackSignal (what the workflow takes as a `callback` signal)', 
       assert.ok(typeof signal !== 'string', `${name}: ${JSON.stringify(signal)}`);
       assert.equal(signal.callback.phase, phase, name);
       assert.ok(signal.callback.taskId.length > 0);
-      assert.equal(signal.receipt.bodyHash, fingerprint(JSON.stringify(example(name))));
+      assert.equal(signal.receipt.bodyHash, callbackKey(example(name)));
     }
   });
 
@@ -54,9 +56,44 @@ describe('readCallbackSignal (what the workflow takes as a `callback` signal)', 
     );
   });
 
-  it('fingerprints bodies deterministically', () => {
-    assert.equal(fingerprint('{"a":1}'), fingerprint('{"a":1}'));
-    assert.notEqual(fingerprint('{"a":1}'), fingerprint('{"a":2}'));
+  it('keys bodies deterministically, apart when they differ in one character', () => {
+    assert.equal(callbackKey({ a: 1 }), callbackKey({ a: 1 }));
+    assert.notEqual(callbackKey({ a: 1 }), callbackKey({ a: 2 }));
+    assert.notEqual(callbackKey({ ab: 1 }), callbackKey({ ba: 1 }));
+  });
+
+  it('reads every body as the webhook does: the same phase, task id and code, every alias', () => {
+    const bodies: [string, 'music' | 'wav' | 'lyrics', unknown][] = [
+      ...(
+        [
+          ['callback-text-bare', 'music'],
+          ['callback-first-bare', 'music'],
+          ['callback-complete-bare', 'music'],
+          ['callback-complete-wrapped', 'music'],
+          ['callback-error', 'music'],
+          ['callback-wav', 'wav'],
+          ['callback-lyrics', 'lyrics'],
+        ] as const
+      ).map(([name, kind]): [string, 'music' | 'wav' | 'lyrics', unknown] => [name, kind, example(name)]),
+      ['callbackType fail', 'music', { task_id: 'a1', callbackType: 'fail', data: null }],
+      ['callbackType Failed', 'music', { task_id: 'a1', callbackType: ' Failed ', data: null }],
+      ['camelCase taskId', 'music', { taskId: 'a1', callbackType: 'text', data: [] }],
+      [
+        'error code in the envelope',
+        'music',
+        { code: 501, msg: 'boom', data: { task_id: 'a1', callbackType: 'complete' } },
+      ],
+    ];
+    for (const [name, kind, body] of bodies) {
+      const webhook = parseCallback(kind, body);
+      const signal = readCallbackSignal(body, kind, at);
+      assert.ok(typeof signal !== 'string', `${name}: ${JSON.stringify(signal)}`);
+      assert.deepEqual(
+        { taskId: signal.callback.taskId, phase: signal.callback.phase, code: signal.callback.code },
+        { taskId: webhook.taskId, phase: webhook.phase, code: webhook.code },
+        name,
+      );
+    }
   });
 });
 
