@@ -97,7 +97,7 @@ function fakeTasks(calls: string[]): TaskOperations {
           ...answer,
           seenBodies: ['x'],
           receipts: [{ ...answer.receipts[0]!, bodyHash: 'cb-1' }],
-        } as TaskView;
+        } as unknown as TaskView;
       }
       if (taskId === 'broken') return { ...answer, ready: 'yes' } as unknown as TaskView;
       return answer;
