@@ -33,15 +33,16 @@ import {
 } from './definitions.ts';
 import {
   applySnapshot,
-  CANCELLED,
   describeProgress,
   isSettled,
   newTaskState,
   NOT_FOUND_RETRY_MS,
   recordCallback,
   recordPoll,
+  recordCancelled,
   recordProviderNotFound,
-  TIMED_OUT,
+  recordTimedOut,
+  takeNews,
   toView,
   type StoredAsset,
   type TaskState,
@@ -223,11 +224,7 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
         }
         const remaining = deadline - Date.now();
         if (remaining <= 0) {
-          state.status = TIMED_OUT;
-          state.error = {
-            code: TIMED_OUT,
-            message: `not finished within ${taskDeadlineMs} ms of submission`,
-          };
+          recordTimedOut(state, taskDeadlineMs, new Date().toISOString());
           break;
         }
         // An "unknown task" answer is asked again within seconds: a wrong id ends quickly.
@@ -236,15 +233,12 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
         const delay = Math.min(remaining, Math.round(wait * (0.9 + Math.random() * 0.2)));
         state.nextPollAt = new Date(Date.now() + delay).toISOString();
         publish();
-        const news = () => state.confirmationWanted || state.heardFromProvider;
-        const woken = await waitUntil(news, delay, `wait for a callback; poll in ${formatWait(delay)}`);
+        const hasNews = () => state.confirmationWanted || state.heardFromProvider;
+        const woken = await waitUntil(hasNews, delay, `wait for a callback; poll in ${formatWait(delay)}`);
         if (woken) {
-          if (state.heardFromProvider) backoff = pollIntervalMs;
-          state.heardFromProvider = false;
-          if (state.confirmationWanted) {
-            state.confirmationWanted = false;
-            await poll('confirm');
-          }
+          const news = takeNews(state);
+          if (news.heard) backoff = pollIntervalMs;
+          if (news.confirm) await poll('confirm');
         } else if (Date.now() < deadline) {
           await poll('timer');
           backoff = Math.min(Math.max(backoff * 2, pollIntervalMs), pollMaxIntervalMs);
@@ -258,12 +252,8 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
     });
   } catch (error) {
     if (!isCancellation(error)) throw error;
-    if (!state.ready) {
-      state.status = CANCELLED;
-      state.error = undefined;
-    }
     // Close as Temporal's own Canceled, the view recorded first (a query of the closed run reads it).
-    state.updatedAt = new Date().toISOString();
+    recordCancelled(state, new Date().toISOString());
     publish();
     throw error;
   }

@@ -241,6 +241,35 @@ function notFoundNotice(state: TaskState): ProviderFailure | undefined {
   };
 }
 
+/** The task's deadline passed before it settled. */
+export function recordTimedOut(state: TaskState, taskDeadlineMs: number, at: string): void {
+  state.status = TIMED_OUT;
+  state.error = { code: TIMED_OUT, message: `not finished within ${taskDeadlineMs} ms of submission` };
+  state.nextPollAt = undefined;
+  state.updatedAt = at;
+}
+
+/** Tracking was cancelled: a task already ready stays as it was, any other is CANCELLED. */
+export function recordCancelled(state: TaskState, at: string): void {
+  if (!state.ready) {
+    state.status = CANCELLED;
+    state.error = undefined;
+  }
+  state.updatedAt = at;
+}
+
+/**
+ * What arrived since the task last waited: whether a callback asks for a confirming query, and
+ * whether the provider was heard at all (polling then backs off from the start again). Both are
+ * taken: the next wait starts with no news.
+ */
+export function takeNews(state: TaskState): { confirm: boolean; heard: boolean } {
+  const news = { confirm: state.confirmationWanted, heard: state.heardFromProvider };
+  state.confirmationWanted = false;
+  state.heardFromProvider = false;
+  return news;
+}
+
 export function recordPoll(state: TaskState, poll: PollRecord): void {
   state.pollCount += 1;
   state.polls.push(poll);
