@@ -248,6 +248,24 @@ describe('musicTask (real Temporal, fake provider)', () => {
     assert.equal((await handle.describe()).status.name, 'COMPLETED');
   });
 
+  it('knows one body for a duplicate whichever way it arrives: through the webhook, then signalled raw', async () => {
+    const { taskId, result } = await tracked();
+    // A `complete` is judged by its body alone (a phase already passed would be a duplicate anyway).
+    const body = songCallback('complete', taskId, result, true);
+    assert.equal(put(await stack.postCallback('music', body)), 200);
+    await stack.waitForTask(taskId, (view) => view.pollCount === 1);
+    const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
+    // Round-tripped through JSON, as the webhook's parser saw it.
+    await handle.signal('callback', JSON.parse(JSON.stringify(body)));
+    const view = await stack.waitForTask(taskId, (task) => task.receiptCounts.total === 2);
+    assert.deepEqual(
+      view.receipts.map((receipt) => receipt.duplicate),
+      [false, true],
+    );
+    assert.equal(provider.queryCount(taskId), 1, 'the duplicate asked for no second confirmation');
+    await handle.cancel();
+  });
+
   it('answers 404 for a task it does not track', async () => {
     const missing = await stack.api('GET', '/v1/tasks/never-seen-task');
     assert.equal(missing.status, 404);
