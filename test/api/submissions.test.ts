@@ -71,7 +71,8 @@ describe('durable submissions (real Temporal, fake provider)', () => {
     });
     const waiting = await until(
       () => submission(stack, key),
-      (answer) => answer.body.attempts >= 1,
+      // A started first attempt counts too; its error shows once it failed.
+      (answer) => answer.body.attempts >= 1 && answer.body.lastError !== undefined,
     );
     assert.equal(waiting.status, 200);
     assert.equal(waiting.body.status, 'QUEUED');
