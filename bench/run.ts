@@ -9,7 +9,7 @@
  * `--only NAME` (repeatable) runs those sections alone and replaces each in bench/RESULTS.md.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
@@ -153,7 +153,21 @@ try {
     const target = join(import.meta.dirname, 'RESULTS.md');
     let results = readFileSync(target, 'utf8');
     for (const name of only) {
-      const section = await SECTIONS[name]!(bundlePath);
+      const begun = new Date();
+      const load = () =>
+        loadavg()
+          .map((value) => value.toFixed(1))
+          .join(', ');
+      const loadBefore = load();
+      const body = await SECTIONS[name]!(bundlePath);
+      // A section run alone says when, and on how busy a machine: it is compared with the others.
+      const [heading, ...rest] = body.split('\n');
+      const section = [
+        heading,
+        '',
+        `_From \`npm run bench -- --only ${name}\`, ${begun.toISOString().slice(0, 16)}Z to ${new Date().toISOString().slice(11, 16)}Z, load average ${loadBefore} before and ${load()} after (other users of the machine included)._`,
+        ...rest,
+      ].join('\n');
       console.log(section);
       results = withSection(results, section);
     }

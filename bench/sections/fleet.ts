@@ -43,6 +43,50 @@ interface FleetFigures {
   floorMs: number;
   minimumFloorMs: number;
   readyAfter: number[];
+  /** Seconds the budget was not spent although nothing waited for it: the service fed it too slowly. */
+  starvedSeconds: number;
+  /** Seconds sampled (first request → every task ready). */
+  sampledSeconds: number;
+}
+
+/**
+ * Samples, once a second, the calls the simulator answered and the calls waiting at the budget
+ * (the service's `music_provider_calls_waiting`): a second that spent under 90 % of the limit with
+ * nothing waiting was lost upstream of the budget (workflows, the server, the machine), not to it.
+ */
+function budgetSampler(simulatorUrl: string, apiUrl: string, perSecond: number) {
+  let previous: number | undefined;
+  let starved = 0;
+  let sampled = 0;
+  const read = async () => {
+    const [stats, metrics] = await Promise.all([
+      fetch(`${simulatorUrl}/__sim/stats`).then((r) => r.json() as Promise<{ requests: { total: number } }>),
+      fetch(`${apiUrl}/metrics`).then((r) => r.text()),
+    ]);
+    const waiting = Number(/^music_provider_calls_waiting (\S+)$/m.exec(metrics)?.[1] ?? NaN);
+    const total = stats.requests.total;
+    if (previous !== undefined) {
+      sampled += 1;
+      if (total - previous < 0.9 * perSecond && waiting === 0) starved += 1;
+    }
+    previous = total;
+  };
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    read()
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, 1_000);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { starvedSeconds: starved, sampledSeconds: sampled };
+    },
+  };
 }
 
 const POLL = { POLL_INTERVAL: '2s', POLL_MAX_INTERVAL: '10s' };
@@ -76,6 +120,11 @@ async function runOnce(options: FleetOptions, run: FleetRun, seed: number): Prom
   try {
     // Every request at once, as a busy account sends them; each answers once, within its short wait.
     const keys = Array.from({ length: run.tasks }, (_, n) => `fleet-${seed}-${n}`);
+    const sampler = budgetSampler(
+      simulatorUrl,
+      service.apiUrl,
+      (1000 * run.limit.requests) / run.limit.windowMs,
+    );
     const started = Date.now();
     let answered202 = 0;
     let queuedAtFirst = 0;
@@ -113,6 +162,7 @@ async function runOnce(options: FleetOptions, run: FleetRun, seed: number): Prom
       }
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
+    const budget = sampler.stop();
     const readyAfter: number[] = [];
     for await (const execution of client.workflow.list({ query: readyQuery })) {
       const view = (await client.workflow.getHandle(execution.workflowId).result()) as TaskView;
@@ -138,6 +188,7 @@ async function runOnce(options: FleetOptions, run: FleetRun, seed: number): Prom
       floorMs: (stats.requests.total - rateLimited) / perMs,
       minimumFloorMs: (2 * run.tasks) / perMs,
       readyAfter,
+      ...budget,
     };
   } finally {
     await connection.close();
@@ -164,6 +215,7 @@ export async function benchFleet(options: FleetOptions): Promise<string> {
       'floor (useful calls ÷ rate)',
       'wall / floor',
       'ready p50',
+      'starved seconds',
     ],
     results.map((figures) => [
       figures.run.tasks,
@@ -178,6 +230,7 @@ export async function benchFleet(options: FleetOptions): Promise<string> {
       ms(figures.floorMs),
       fixed(figures.wallMs / figures.floorMs, 3),
       ms(spread(figures.readyAfter).p50),
+      `${figures.starvedSeconds} of ${figures.sampledSeconds}`,
     ]),
   );
   const verdicts = results.map((figures) => {
@@ -188,7 +241,7 @@ export async function benchFleet(options: FleetOptions): Promise<string> {
   return [
     '## Fleet at the rate limit',
     '',
-    `Songs submitted all at once through \`POST /v1/tasks\`, simulator time scale ${options.timeScale} with its rate limit on, half of the tasks silent (no callback: only polls learn their outcome; ${POLL.POLL_INTERVAL} / ${POLL.POLL_MAX_INTERVAL} poll backoff), the service's \`PROVIDER_RATE_LIMIT\` equal to the simulator's limit. Wall time: from the first request to the last task ready (assets stored). Floor: the provider calls that got an answer other than 430/405, at the allowed rate.`,
+    `Songs submitted all at once through \`POST /v1/tasks\`, simulator time scale ${options.timeScale} with its rate limit on, half of the tasks silent (no callback: only polls learn their outcome; ${POLL.POLL_INTERVAL} / ${POLL.POLL_MAX_INTERVAL} poll backoff), the service's \`PROVIDER_RATE_LIMIT\` equal to the simulator's limit. Wall time: from the first request to the last task ready (assets stored). Floor: the provider calls that got an answer other than 430/405, at the allowed rate. Starved seconds: sampled seconds that spent under 90 % of the limit while no call waited at the budget (time lost upstream of the budget: workflows, the Temporal server, the machine).`,
     '',
     table,
     '',
