@@ -28,6 +28,8 @@ export interface FleetOptions {
   dataDir: (label: string) => string;
   runs: FleetRun[];
   timeScale: number;
+  /** Where the section's dev server keeps its data (said in the report). */
+  storage: 'file' | 'memory';
   progress?: (message: string) => void;
 }
 
@@ -241,7 +243,7 @@ export async function benchFleet(options: FleetOptions): Promise<string> {
   return [
     '## Fleet at the rate limit',
     '',
-    `Songs submitted all at once through \`POST /v1/tasks\`, simulator time scale ${options.timeScale} with its rate limit on, half of the tasks silent (no callback: only polls learn their outcome; ${POLL.POLL_INTERVAL} / ${POLL.POLL_MAX_INTERVAL} poll backoff), the service's \`PROVIDER_RATE_LIMIT\` equal to the simulator's limit. Wall time: from the first request to the last task ready (assets stored). Floor: the provider calls that got an answer other than 430/405, at the allowed rate. Starved seconds: sampled seconds that spent under 90 % of the limit while no call waited at the budget (time lost upstream of the budget: workflows, the Temporal server, the machine).`,
+    `Songs submitted all at once through \`POST /v1/tasks\` to a dev server ${options.storage === 'memory' ? 'in memory' : 'on a SQLite file'}, simulator time scale ${options.timeScale} with its rate limit on, half of the tasks silent (no callback: only polls learn their outcome; ${POLL.POLL_INTERVAL} / ${POLL.POLL_MAX_INTERVAL} poll backoff), the service's \`PROVIDER_RATE_LIMIT\` equal to the simulator's limit. Wall time: from the first request to the last task ready (assets stored). Floor: the provider calls that got an answer other than 430/405, at the allowed rate. Starved seconds: sampled seconds that spent under 90 % of the limit while no call waited at the budget (time lost upstream of the budget: workflows, the Temporal server, the machine).`,
     '',
     table,
     '',
