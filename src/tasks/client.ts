@@ -5,6 +5,7 @@
  * use it.
  */
 import {
+  isGrpcCancelledError,
   isGrpcDeadlineError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
@@ -146,13 +147,15 @@ export class TaskClient {
     }
     let outcome: SubmissionOutcome;
     try {
-      outcome = await this.temporal.withDeadline(
-        Date.now() + this.submissions.submitWaitMs,
+      const patience = AbortSignal.timeout(this.submissions.submitWaitMs);
+      outcome = await this.temporal.withAbortSignal(
+        patience,
         () => handle.result() as Promise<SubmissionOutcome>,
       );
     } catch (error) {
       if (error instanceof WorkflowFailedError) throw submissionFailure(error, idempotencyKey);
-      if (!isGrpcDeadlineError(error)) throw error;
+      // The wait ran out (gRPC says CANCELLED for an aborted call, DEADLINE_EXCEEDED now and then).
+      if (!isGrpcCancelledError(error) && !isGrpcDeadlineError(error)) throw error;
       // Still queued behind the budget (or racing its end): read what it is now.
       const { view, ended } = await this.readSubmission(idempotencyKey);
       if (ended) throw ended;

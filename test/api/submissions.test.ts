@@ -91,6 +91,34 @@ describe('durable submissions (real Temporal, fake provider)', () => {
     assert.equal(fake.submits, 1);
   });
 
+  it('answers 202 to every submit whose wait runs out while the provider is slow, never a 500', async () => {
+    const fake = new FakeProvider();
+    const slow = {
+      submit: async (kind: TaskKind) => {
+        // Answers around the end of SUBMIT_WAIT: some waits end first, some just after.
+        await new Promise((resolve) => setTimeout(resolve, 350 + Math.random() * 300));
+        return fake.submit(kind);
+      },
+      query: fake.query.bind(fake),
+    };
+    const stack = await stackWith({}, slow);
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        stack.api('POST', '/v1/tasks', {
+          ...lyrics(`drizzle ${n}`),
+          idempotencyKey: `slow-${Date.now()}-${n}`,
+        }),
+      ),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    assert.deepEqual(
+      statuses.filter((status) => status !== 202),
+      [],
+      JSON.stringify(answers.find((answer) => answer.status !== 202)?.body),
+    );
+    for (const answer of answers) assert.ok(answer.body.taskId ?? answer.body.status === 'QUEUED');
+  });
+
   it('fails a submission not sent within SUBMIT_DEADLINE, and sends it when asked again with its key', async () => {
     const fake = new FakeProvider();
     const { state, provider } = switchable(fake);
