@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { scratchDir } from './support/temporal.ts';
 import { freePort } from './support/ports.ts';
+import { eventually } from './support/eventually.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -83,15 +84,12 @@ async function submitSong(base: string): Promise<string> {
 }
 
 async function waitForView(base: string, taskId: string, until: (view: any) => boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    const { status, body } = await api(base, 'GET', `/v1/tasks/${taskId}`);
-    last = body;
-    if (status === 200 && until(body)) return body;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  assert.fail(`task ${taskId} did not get there in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+  const read = await eventually(
+    () => api(base, 'GET', `/v1/tasks/${taskId}`),
+    ({ status, body }) => status === 200 && until(body),
+    { timeoutMs, intervalMs: 250, what: `task ${taskId} reaching the expected state` },
+  );
+  return read.body;
 }
 
 describe('npm start (the supervisor)', () => {

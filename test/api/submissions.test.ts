@@ -12,6 +12,7 @@ import { startDevServer } from '../../src/temporal/devServer.ts';
 import { FakeProvider } from '../support/fakeProvider.ts';
 import { freePort } from '../support/ports.ts';
 import { startStack, type Stack, type StackOptions } from '../support/stack.ts';
+import { eventually } from '../support/eventually.ts';
 import { scratchDir } from '../support/temporal.ts';
 
 /** The fake provider behind a switch: while `down`, every submit answers 500. */
@@ -31,16 +32,8 @@ function switchable(provider: FakeProvider) {
 
 const lyrics = (prompt: string) => ({ kind: 'lyrics', input: { prompt } });
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!done(last) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    last = await read();
-  }
-  assert.ok(done(last), `not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-  return last;
-}
+const until = <T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000) =>
+  eventually(read, done, { timeoutMs });
 
 describe('durable submissions (real Temporal, fake provider)', () => {
   const cleanups: (() => Promise<void>)[] = [];

@@ -13,6 +13,7 @@ import { ProviderClient } from '../../src/provider/client.ts';
 import type { TaskKind } from '../../src/provider/kinds.ts';
 import type { TaskView } from '../../src/workflows/state.ts';
 import { callbackUrlFor, secretCallbackUrlFor } from '../../src/webhook/token.ts';
+import { eventually } from './eventually.ts';
 import { startTestWorker, testClient, testConfig } from './temporal.ts';
 
 export interface Stack {
@@ -122,17 +123,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       );
     },
     async waitForTask(taskId, until, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: unknown;
-      while (Date.now() < deadline) {
-        const { status, body } = await stack.api('GET', `/v1/tasks/${taskId}`);
-        last = body;
-        if (status === 200 && until(body as TaskView)) return body as TaskView;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error(
-        `task ${taskId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
+      const read = await eventually(
+        () => stack.api('GET', `/v1/tasks/${taskId}`),
+        ({ status, body }) => status === 200 && until(body as TaskView),
+        { timeoutMs, intervalMs: 100, what: `task ${taskId} reaching the expected state` },
       );
+      return read.body as TaskView;
     },
     async stopWorker() {
       await worker?.stop();
