@@ -13,6 +13,7 @@ import { installRuntime } from './observability/runtime.ts';
 import { startTracing } from './observability/tracing.ts';
 import { createWorkerMetrics } from './observability/workerMetrics.ts';
 import { ensureSearchAttributes, temporalConnectionOptions } from './temporal/connection.ts';
+import { claimCurrentVersion, workerDeploymentOptions } from './temporal/deployment.ts';
 import { BudgetGovernor, dispatchRate } from './temporal/providerBudget.ts';
 import { trackingSettings } from './temporal/tasks.ts';
 import { callbackUrlFor } from './webhook/token.ts';
@@ -60,6 +61,22 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
       'cannot list search attributes with these credentials: register MusicTaskStatus, MusicTaskKind (Keyword) and MusicTaskReady (Bool) in the namespace',
     );
   }
+  // Before the workers poll: a first deploy routes new runs to itself from its first task on.
+  const version = config.temporal.deployment;
+  const routing = await claimCurrentVersion(clientConnection, {
+    namespace: config.temporal.namespace,
+    version,
+    identity: `music-tasks worker ${process.pid}`,
+    always: config.temporal.embedded,
+  });
+  if (routing === 'waiting') {
+    logger.warn(
+      { deployment: version.deploymentName, buildId: version.buildId },
+      `build ${version.buildId} is not current: it runs only what is pinned to it until \`npm run cli -- deployment promote ${version.buildId}\``,
+    );
+  }
+  // The same version on every queue: a pinned run's activities run on its own build's workers.
+  const deployment = { workerDeploymentOptions: workerDeploymentOptions(version) };
   const secret = resolveWebhookSecret(config);
   const budget = BudgetGovernor.fromConfig(clientConnection, config, logger).start();
   // The worker closes the catalog it opened; one handed in belongs to the caller.
@@ -95,6 +112,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    ...deployment,
     ...workflowSource,
     activities: {
       trackTask: activities.trackTask,
@@ -109,6 +127,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.postprocessTaskQueue,
+    ...deployment,
     activities: { storeAssets: activities.storeAssets },
     interceptors,
     maxConcurrentActivityTaskExecutions: config.temporal.postprocessConcurrency,
@@ -118,6 +137,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.providerTaskQueue,
+    ...deployment,
     activities: { submitToProvider: activities.submitToProvider, queryProvider: activities.queryProvider },
     interceptors,
     maxTaskQueueActivitiesPerSecond: dispatchRate(config.providerBudget),
@@ -126,6 +146,8 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
   return {
     workers,
     metrics,
+    /** This process's Worker Deployment Version, and whether it took new runs at start-up. */
+    deployment: { ...version, routing },
     /** Where the worker's Prometheus metrics are served (WORKER_METRICS_PORT), if anywhere. */
     metricsUrl: metricsServer?.url,
     /** Runs until {@link shutdown}; rejects when a worker fails. */
@@ -153,8 +175,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const worker = await createMusicWorker({ config });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
+  const { deploymentName, buildId, routing } = worker.deployment;
   console.log(
     `worker polling ${config.temporal.taskQueue}, ${config.temporal.providerTaskQueue} and ${config.temporal.postprocessTaskQueue} at ${config.temporal.address}` +
+      ` as build ${buildId} of ${deploymentName} (${routing === 'waiting' ? 'not current: promote it to take new runs' : 'current'})` +
       (worker.metricsUrl ? `; metrics at ${worker.metricsUrl}` : ''),
   );
   await worker.run();

@@ -28,7 +28,14 @@ async function main(): Promise<number> {
   const scratch = mkdtempSync(join(tmpdir(), 'music-tasks-test-'));
   const started = Date.now();
   const [server, bundle] = await Promise.all([
-    freePort().then((port) => startDevServer({ port })),
+    freePort().then((port) =>
+      startDevServer({
+        port,
+        // Every test's task queues join the one Worker Deployment Version the tests' workers share
+        // (the package's name and version); the server's default allows 100 per version.
+        dynamicConfig: { 'matching.maxTaskQueuesInDeploymentVersion': 100_000 },
+      }),
+    ),
     bundleWorkflowCode({
       workflowsPath: join(testDir, '..', 'src', 'workflows', 'index.ts'),
       logger: new DefaultLogger('WARN'),

@@ -46,6 +46,8 @@ export interface DevServerOptions {
   namespace?: string;
   ip?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** More dynamic configuration on top of {@link SERVER_DYNAMIC_CONFIG} (the test run's own limits). */
+  dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
   /** `pipe`: the caller reads `process.stdout`/`stderr` (npm start formats them); default `inherit`. */
   output?: 'inherit' | 'pipe';
 }
@@ -78,7 +80,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
-  for (const [key, value] of Object.entries(SERVER_DYNAMIC_CONFIG))
+  for (const [key, value] of Object.entries({ ...SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const output = options.output ?? 'inherit';
