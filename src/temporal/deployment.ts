@@ -7,10 +7,10 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Connection } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
 
-const { WorkerDeploymentVersionStatus, VersionDrainageStatus } = temporal.api.enums.v1;
+const { WorkerDeploymentVersionStatus, VersionDrainageStatus } = proto.temporal.api.enums.v1;
 
 /** Options every worker of the process takes: the same version, workflows pinned to it. */
 export function workerDeploymentOptions(version: WorkerDeploymentVersion): WorkerDeploymentOptions {
@@ -53,7 +53,7 @@ export async function describeDeployment(
   namespace: string,
   deploymentName: string,
 ): Promise<DeploymentState | undefined> {
-  let response: temporal.api.workflowservice.v1.DescribeWorkerDeploymentResponse;
+  let response: proto.temporal.api.workflowservice.v1.DescribeWorkerDeploymentResponse;
   try {
     response = await connection.workflowService.describeWorkerDeployment({ namespace, deploymentName });
   } catch (error) {
