@@ -12,6 +12,7 @@ import { serveMetrics } from './observability/metricsServer.ts';
 import { installRuntime } from './observability/runtime.ts';
 import { startTracing } from './observability/tracing.ts';
 import { createWorkerMetrics } from './observability/workerMetrics.ts';
+import { onShutdown } from './shutdown.ts';
 import { ensureSearchAttributes, temporalConnectionOptions } from './temporal/connection.ts';
 import { claimCurrentVersion, workerDeploymentOptions } from './temporal/deployment.ts';
 import { BudgetGovernor, dispatchRate } from './temporal/providerBudget.ts';
@@ -174,14 +175,23 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
 async function main(): Promise<void> {
   const config = loadConfig();
   const worker = await createMusicWorker({ config });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   const { deploymentName, buildId, routing } = worker.deployment;
   console.log(
     `worker polling ${config.temporal.taskQueue}, ${config.temporal.providerTaskQueue} and ${config.temporal.postprocessTaskQueue} at ${config.temporal.address}` +
       ` as build ${buildId} of ${deploymentName} (${routing === 'waiting' ? 'not current: promote it to take new runs' : 'current'})` +
       (worker.metricsUrl ? `; metrics at ${worker.metricsUrl}` : ''),
   );
-  await worker.run();
+  const running = worker.run();
+  // Activities in flight are cancelled and given time to stop; their tasks retry on another worker.
+  onShutdown(
+    'worker',
+    async () => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+    },
+    { delayMs: 60_000 },
+  );
+  await running;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
