@@ -66,7 +66,25 @@ export function openDatabase(target: { databaseUrl?: string; sqlitePath: string 
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   // The worker writes while the server reads, from two processes: WAL, and wait on locks.
   const database = new Database(file, { timeout: 10_000 });
-  database.pragma('journal_mode = WAL');
+  inWalMode(database);
   database.pragma('foreign_keys = ON');
   return { db: new Kysely<CatalogTables>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
+}
+
+/**
+ * Switches the file to write-ahead logging (kept in the file once done). Two processes opening a
+ * new file at once collide here, and SQLite answers SQLITE_BUSY at once instead of waiting on its
+ * busy timeout: the loser tries again for a few seconds.
+ */
+function inWalMode(database: Database.Database): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      database.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 200) throw error;
+      Atomics.wait(pause, 0, 0, 25);
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
@@ -143,6 +144,43 @@ for (const backend of backends) {
       } finally {
         await first.destroy();
         await second.destroy();
+      }
+    });
+
+    test('migrates a new file once when two processes open it at the same moment', async () => {
+      if (backend.dialect !== 'sqlite') return;
+      // In one process better-sqlite3 would block the thread on the lock; two processes wait it out.
+      const dir = scratchDir('sqlite-race');
+      const start = Date.now() + 4_000;
+      const plan = Array.from({ length: 8 }, (_, index) => [
+        join(dir, `race-${index}.sqlite`),
+        start + index * 150,
+      ]);
+      const child = () =>
+        new Promise<{ code: number | null; output: string }>((resolve) => {
+          const process_ = spawn(
+            process.execPath,
+            ['--import', 'tsx', join(import.meta.dirname, 'migratingProcess.ts'), JSON.stringify(plan)],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          let output = '';
+          process_.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          process_.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          process_.once('exit', (code) => resolve({ code, output }));
+        });
+      const results = await Promise.all([child(), child()]);
+      for (const result of results) assert.equal(result.code, 0, result.output);
+      for (const [file] of plan) {
+        const { db } = openDatabase({ sqlitePath: file as string });
+        try {
+          const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
+          assert.deepEqual(
+            rows.rows.map((row) => row.name),
+            Object.keys(MIGRATIONS),
+          );
+        } finally {
+          await db.destroy();
+        }
       }
     });
 
