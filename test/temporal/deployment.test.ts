@@ -56,7 +56,7 @@ describe('Worker Versioning (real Temporal): runs finish on the build that start
 
   before(async () => {
     await media.start();
-    const assets = await openAssetStore(testConfig());
+    const assets = await openAssetStore(testConfig({ FETCH_ALLOWED_ORIGINS: media.url }));
     stack = await startStack({
       provider: ledger.provider('build-a', provider),
       assets: ledger.assets('build-a', assets),
