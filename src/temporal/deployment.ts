@@ -47,12 +47,35 @@ const STATUS_NAMES: Record<number, VersionStatus> = {
 
 const isNotFound = (error: unknown) => (error as { code?: number }).code === grpcStatus.NOT_FOUND;
 
+/**
+ * Whether the namespace has the deployment, by listing (a describe of a missing one makes the
+ * server log an error, which a clean first start must not show).
+ */
+async function deploymentExists(
+  connection: Pick<Connection, 'workflowService'>,
+  namespace: string,
+  deploymentName: string,
+): Promise<boolean> {
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await connection.workflowService.listWorkerDeployments({
+      namespace,
+      pageSize: 100,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    if (page.workerDeployments?.some((deployment) => deployment.name === deploymentName)) return true;
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return false;
+}
+
 /** The deployment's routing and versions; undefined when no worker of it has ever polled. */
 export async function describeDeployment(
   connection: Pick<Connection, 'workflowService'>,
   namespace: string,
   deploymentName: string,
 ): Promise<DeploymentState | undefined> {
+  if (!(await deploymentExists(connection, namespace, deploymentName))) return undefined;
   let response: proto.temporal.api.workflowservice.v1.DescribeWorkerDeploymentResponse;
   try {
     response = await connection.workflowService.describeWorkerDeployment({ namespace, deploymentName });
