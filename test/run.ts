@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { startDevServer } from '../src/temporal/devServer.ts';
+import { MANY_TASK_QUEUES, startDevServer } from '../src/temporal/devServer.ts';
 import { freePort } from './support/ports.ts';
 
 const testDir = import.meta.dirname;
@@ -31,9 +31,8 @@ async function main(): Promise<number> {
     freePort().then((port) =>
       startDevServer({
         port,
-        // Every test's task queues join the one Worker Deployment Version the tests' workers share
-        // (the package's name and version); the server's default allows 100 per version.
-        dynamicConfig: { 'matching.maxTaskQueuesInDeploymentVersion': 100_000 },
+        // Every test's task queues join the one Worker Deployment Version the tests' workers share.
+        dynamicConfig: MANY_TASK_QUEUES,
       }),
     ),
     bundleWorkflowCode({

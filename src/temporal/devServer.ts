@@ -31,6 +31,14 @@ export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | bo
   'matching.numTaskqueueWritePartitions': 1,
 };
 
+/**
+ * For a server whose every test or bench service polls task queues of its own, all joining the
+ * one Worker Deployment Version the package's defaults name: the server allows 100 per version.
+ */
+export const MANY_TASK_QUEUES: Readonly<Record<string, number>> = {
+  'matching.maxTaskQueuesInDeploymentVersion': 100_000,
+};
+
 export interface DevServerOptions {
   port: number;
   /** Web UI port; undefined runs headless. */
