@@ -108,6 +108,55 @@ if $cluster; then
     "$cache_root/temporal-ui-server-$TEMPORAL_UI_SERVER_VERSION"
 fi
 
+# The Java time-skipping test server (the tests of long timers), from Maven Central once per user
+# into the cache, then run through .tools/bin/temporal-test-server (TestWorkflowEnvironment's
+# `existing-path` executable). Offline after the first time: the jars are kept, Maven is not asked.
+TEMPORAL_TEST_SERVER_VERSION="${TEMPORAL_TEST_SERVER_VERSION:-1.31.0}"
+install_test_server() {
+  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/music-tasks/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION"
+  local wrapper="$tools_bin/temporal-test-server"
+  if [ ! -f "$cache/lib/.complete" ]; then
+    if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+      say "the time-skipping test server needs Java 11+ and Maven (to fetch io.temporal:temporal-test-server once): install them and run \`npm run setup -- --for-tests\` again"
+      exit 1
+    fi
+    say "fetching io.temporal:temporal-test-server:$TEMPORAL_TEST_SERVER_VERSION with Maven (first time only)"
+    local build
+    build="$(mktemp -d)"
+    cat >"$build/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>music-tasks</groupId>
+  <artifactId>temporal-test-server-classpath</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>io.temporal</groupId>
+      <artifactId>temporal-test-server</artifactId>
+      <version>$TEMPORAL_TEST_SERVER_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+    (cd "$build" && nice -n 10 mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$build/lib")
+    touch "$build/lib/.complete"
+    mkdir -p "$cache"
+    rm -rf "$cache/lib" && mv "$build/lib" "$cache/lib"
+    rm -rf "$build"
+  fi
+  mkdir -p "$tools_bin"
+  # C1 only and the serial collector: it starts in about a second and needs little on two cores.
+  local script="#!/bin/sh
+exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '$cache/lib/*' io.temporal.testserver.TestServer \"\$@\""
+  if [ "$(cat "$wrapper" 2>/dev/null)" != "$script" ]; then
+    printf '%s\n' "$script" >"$wrapper.tmp" && chmod +x "$wrapper.tmp" && mv "$wrapper.tmp" "$wrapper"
+  fi
+}
+if $for_tests; then
+  install_test_server
+fi
+
 # The Temporal CLI: PATH, then .tools/bin, then the per-user cache, then build it with Go.
 if command -v temporal >/dev/null 2>&1; then
   exit 0

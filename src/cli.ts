@@ -11,6 +11,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
 import { ApiError, TasksApi } from './cli/apiClient.ts';
 import { isFinal } from './cli/progress.ts';
+import { DEPLOYMENT_USAGE, deploymentCommand, DeploymentUsageError } from './cli/deployment.ts';
 import { describeTask, taskTable, trackTable } from './cli/render.ts';
 import { didYouMean } from './cli/suggest.ts';
 import { watchTasks } from './cli/watch.ts';
@@ -38,12 +39,23 @@ commands:
   tracks [--q TEXT] [--tag T] [--limit N]   ready tracks and their files' URLs
   download <taskId> [--out DIR]    copies the task's stored files into DIR (default .)
   cancel <taskId>
+  ${DEPLOYMENT_USAGE}
 
 kinds: ${TASK_KINDS.join(', ')}
-environment: API_URL (default http://127.0.0.1:3000), API_TOKEN
+environment: API_URL (default http://127.0.0.1:3000), API_TOKEN; deployment: TEMPORAL_ADDRESS, WORKER_DEPLOYMENT_NAME
 every command takes --json`;
 
-const COMMANDS = ['submit', 'track', 'status', 'watch', 'list', 'tracks', 'download', 'cancel'] as const;
+const COMMANDS = [
+  'submit',
+  'track',
+  'status',
+  'watch',
+  'list',
+  'tracks',
+  'download',
+  'cancel',
+  'deployment',
+] as const;
 
 /** Statuses `list --status` can filter on: the provider's, and the service's own two. */
 const STATUSES = [...PROGRESS_STATUSES, ...FAILURE_STATUSES, 'TIMED_OUT', 'CANCELLED'];
@@ -294,6 +306,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'deployment':
+      return deploymentCommand(rest, json);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -313,6 +327,7 @@ main(process.argv.slice(2)).then(
       }
     } else if (
       error instanceof UsageError ||
+      error instanceof DeploymentUsageError ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {
       console.error(

@@ -101,6 +101,12 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
   .transform((url) => url.replace(/\/+$/, ''));
 
+/** This package's name and version: the worker's deployment name and build id by default. */
+const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  name: string;
+  version: string;
+};
+
 /**
  * Every environment variable of the contract (DESIGN.md), with its default.
  * The configuration type is inferred from this schema; nothing else declares it.
@@ -177,6 +183,14 @@ export const envSchema = z.object({
   TEMPORAL_TLS_CA: optionalText,
   /** Temporal Cloud API key (sent as a bearer token, over TLS). */
   TEMPORAL_API_KEY: optionalText,
+  /** Worker Versioning: the deployment every worker of this service belongs to ('.' and ':' are refused). */
+  WORKER_DEPLOYMENT_NAME: z
+    .string()
+    .trim()
+    .regex(/^[^.:]+$/, "must not contain '.' or ':'")
+    .default(PACKAGE.name),
+  /** This build's id (an image tag, a commit); runs started on it finish on it. */
+  WORKER_BUILD_ID: z.string().trim().min(1).max(255).default(PACKAGE.version),
   /** The worker's Prometheus endpoint (provider calls, polls, post-processing); unset: off. */
   WORKER_METRICS_PORT: portNumber.optional(),
   /** The Temporal SDK's own worker metrics (Prometheus, served by the SDK runtime); unset: off. */
@@ -255,6 +269,8 @@ function buildConfig(env: Env) {
         ? { certPath: env.TEMPORAL_TLS_CERT, keyPath: env.TEMPORAL_TLS_KEY, caPath: env.TEMPORAL_TLS_CA }
         : undefined,
       apiKey: env.TEMPORAL_API_KEY,
+      /** The Worker Deployment Version of every worker of this process (src/temporal/deployment.ts). */
+      deployment: { deploymentName: env.WORKER_DEPLOYMENT_NAME, buildId: env.WORKER_BUILD_ID },
     },
     provider: {
       /** True when the service runs its own simulator (MUSIC_API_BASE_URL unset). */

@@ -7,6 +7,7 @@ import { openCatalog } from './catalog/openCatalog.ts';
 import { assertSafeExposure } from './api/exposure.ts';
 import { serveMetrics } from './observability/metricsServer.ts';
 import { startTracing } from './observability/tracing.ts';
+import { onShutdown } from './shutdown.ts';
 import { temporalConnectionOptions } from './temporal/connection.ts';
 
 /**
@@ -53,21 +54,10 @@ export async function startServer(
 async function main(): Promise<void> {
   const config = loadConfig();
   const server = await startServer(config);
-  let closing = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      if (closing) return;
-      closing = true;
-      server.app.log.info({ signal }, 'shutting down');
-      server.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error(error);
-          process.exit(1);
-        },
-      );
-    });
-  }
+  onShutdown('server', async ({ signal }) => {
+    server.app.log.info({ signal }, 'shutting down');
+    await server.close();
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

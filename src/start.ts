@@ -13,6 +13,7 @@ import { assertSafeExposure } from './api/exposure.ts';
 import { resolveLogFormat } from './observability/logging.ts';
 import { KIND_TIMELINES } from './provider/timings.ts';
 import { startDevServer, type DevServer } from './temporal/devServer.ts';
+import { onShutdown, type Shutdown } from './shutdown.ts';
 import { partOutput } from './startOutput.ts';
 
 interface Part {
@@ -86,19 +87,30 @@ async function waitForHttp(url: string, exited: Promise<number | null>, timeoutM
 const parts: Part[] = [];
 let stopping = false;
 
-async function stopAll(exitCode: number, reason?: string): Promise<void> {
+/** Ctrl-C, SIGTERM or a part that died: every part stops, newest first (each is killed after 15 s). */
+const shutdown = () =>
+  onShutdown(
+    'music-tasks',
+    async () => {
+      stopping = true;
+      for (const part of [...parts].reverse()) await part.stop();
+      console.log('music-tasks: stopped');
+    },
+    { delayMs: 90_000 },
+  );
+let stopper: Shutdown | undefined;
+
+function stopAll(exitCode: number, reason?: string): void {
   if (stopping) return;
   stopping = true;
   if (reason) console.error(`\nmusic-tasks: ${reason}; stopping everything`);
-  for (const part of [...parts].reverse()) await part.stop();
-  console.log('music-tasks: stopped');
-  process.exit(exitCode);
+  (stopper ??= shutdown()).stop(exitCode);
 }
 
 function watch(part: Part): void {
   parts.push(part);
   void part.exited.then((code) => {
-    if (!stopping) void stopAll(1, `${part.name} exited unexpectedly (code ${code})`);
+    if (!stopping) stopAll(1, `${part.name} exited unexpectedly (code ${code})`);
   });
 }
 
@@ -112,6 +124,7 @@ function portFree(port: number, host: string): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  stopper = shutdown();
   const config = loadConfig();
   // Before anything starts: an open API on a network address is refused here, not by the server later.
   assertSafeExposure(config);
@@ -132,7 +145,6 @@ async function main(): Promise<void> {
       );
     }
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(0));
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -205,5 +217,5 @@ function banner(config: ReturnType<typeof loadConfig>, apiUrl: string): string {
 main().catch((error: unknown) => {
   const message =
     error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error);
-  void stopAll(1, `could not start: ${message}`);
+  stopAll(1, `could not start: ${message}`);
 });

@@ -12,7 +12,9 @@ import { serveMetrics } from './observability/metricsServer.ts';
 import { installRuntime } from './observability/runtime.ts';
 import { startTracing } from './observability/tracing.ts';
 import { createWorkerMetrics } from './observability/workerMetrics.ts';
+import { onShutdown } from './shutdown.ts';
 import { ensureSearchAttributes, temporalConnectionOptions } from './temporal/connection.ts';
+import { claimCurrentVersion, workerDeploymentOptions } from './temporal/deployment.ts';
 import { BudgetGovernor, dispatchRate } from './temporal/providerBudget.ts';
 import { TaskClient, trackingSettings } from './tasks/client.ts';
 import { callbackUrlFor } from './webhook/token.ts';
@@ -60,6 +62,22 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
       'cannot list search attributes with these credentials: register MusicTaskStatus, MusicTaskKind (Keyword) and MusicTaskReady (Bool) in the namespace',
     );
   }
+  // Before the workers poll: a first deploy routes new runs to itself from its first task on.
+  const version = config.temporal.deployment;
+  const routing = await claimCurrentVersion(clientConnection, {
+    namespace: config.temporal.namespace,
+    version,
+    identity: `music-tasks worker ${process.pid}`,
+    always: config.temporal.embedded,
+  });
+  if (routing === 'waiting') {
+    logger.warn(
+      { deployment: version.deploymentName, buildId: version.buildId },
+      `build ${version.buildId} is not current: it runs only what is pinned to it until \`npm run cli -- deployment promote ${version.buildId}\``,
+    );
+  }
+  // The same version on every queue: a pinned run's activities run on its own build's workers.
+  const deployment = { workerDeploymentOptions: workerDeploymentOptions(version) };
   const secret = resolveWebhookSecret(config);
   const budget = BudgetGovernor.fromConfig(clientConnection, config, logger).start();
   // The worker closes the catalog it opened; one handed in belongs to the caller.
@@ -94,6 +112,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    ...deployment,
     ...workflowSource,
     activities: {
       trackTask: activities.trackTask,
@@ -108,6 +127,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.postprocessTaskQueue,
+    ...deployment,
     activities: { storeAssets: activities.storeAssets },
     interceptors,
     maxConcurrentActivityTaskExecutions: config.temporal.postprocessConcurrency,
@@ -117,6 +137,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.providerTaskQueue,
+    ...deployment,
     activities: { submitToProvider: activities.submitToProvider, queryProvider: activities.queryProvider },
     interceptors,
     maxTaskQueueActivitiesPerSecond: dispatchRate(config.providerBudget),
@@ -125,6 +146,8 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
   return {
     workers,
     metrics,
+    /** This process's Worker Deployment Version, and whether it took new runs at start-up. */
+    deployment: { ...version, routing },
     /** Where the worker's Prometheus metrics are served (WORKER_METRICS_PORT), if anywhere. */
     metricsUrl: metricsServer?.url,
     /** Runs until {@link shutdown}; rejects when a worker fails. */
@@ -151,12 +174,23 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
 async function main(): Promise<void> {
   const config = loadConfig();
   const worker = await createMusicWorker({ config });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
+  const { deploymentName, buildId, routing } = worker.deployment;
   console.log(
     `worker polling ${config.temporal.taskQueue}, ${config.temporal.providerTaskQueue} and ${config.temporal.postprocessTaskQueue} at ${config.temporal.address}` +
+      ` as build ${buildId} of ${deploymentName} (${routing === 'waiting' ? 'not current: promote it to take new runs' : 'current'})` +
       (worker.metricsUrl ? `; metrics at ${worker.metricsUrl}` : ''),
   );
-  await worker.run();
+  const running = worker.run();
+  // Activities in flight are cancelled and given time to stop; their tasks retry on another worker.
+  onShutdown(
+    'worker',
+    async () => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+    },
+    { delayMs: 60_000 },
+  );
+  await running;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

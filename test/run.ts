@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { startDevServer } from '../src/temporal/devServer.ts';
+import { MANY_TASK_QUEUES, startDevServer } from '../src/temporal/devServer.ts';
 import { freePort } from './support/ports.ts';
 
 const testDir = import.meta.dirname;
@@ -28,7 +28,13 @@ async function main(): Promise<number> {
   const scratch = mkdtempSync(join(tmpdir(), 'music-tasks-test-'));
   const started = Date.now();
   const [server, bundle] = await Promise.all([
-    freePort().then((port) => startDevServer({ port })),
+    freePort().then((port) =>
+      startDevServer({
+        port,
+        // Every test's task queues join the one Worker Deployment Version the tests' workers share.
+        dynamicConfig: MANY_TASK_QUEUES,
+      }),
+    ),
     bundleWorkflowCode({
       workflowsPath: join(testDir, '..', 'src', 'workflows', 'index.ts'),
       logger: new DefaultLogger('WARN'),

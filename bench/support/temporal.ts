@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { startDevServer, type DevServer } from '../../src/temporal/devServer.ts';
+import { MANY_TASK_QUEUES, startDevServer, type DevServer } from '../../src/temporal/devServer.ts';
 import { freePort } from '../../test/support/ports.ts';
 import { projectRoot } from './processes.ts';
 
@@ -43,6 +43,8 @@ export class BenchTemporal {
       ...(this.dbFile ? { dbFile: this.dbFile } : {}),
       ...(this.sqlitePragmas ? { sqlitePragmas: this.sqlitePragmas } : {}),
       logLevel: 'error',
+      // Every bench service polls queues of its own, all in the package's one deployment version.
+      dynamicConfig: MANY_TASK_QUEUES,
     });
   }
 

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import parseRange from 'range-parser';
 import { z } from 'zod';
 import { AssetError } from '../activities/assetErrors.ts';
 import type { ByteRange } from '../activities/assetStore.ts';
@@ -15,27 +16,27 @@ import { assetUrl } from '../tasks/views.ts';
 import { requireApiToken } from './auth.ts';
 
 /**
- * The single byte range a `Range` header asks for. Undefined means "send the whole file": no
- * header, one we do not parse, or several ranges (RFC 9110 lets a server ignore those).
+ * The single byte range a `Range` header asks for, parsed by `range-parser` (overlapping and
+ * adjacent ranges combined). Undefined means "send the whole file": no header, a malformed one, a
+ * unit other than bytes, or several disjoint ranges (RFC 9110 lets a server ignore those).
  */
 export function parseByteRange(
   header: string | undefined,
   size: number,
 ): ByteRange | 'unsatisfiable' | undefined {
-  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
-  if (!match) return undefined;
-  const [, from = '', to = ''] = match;
-  if (from === '' && to === '') return undefined;
-  if (from === '') {
-    const suffix = Number(to);
-    return suffix === 0 || size === 0
-      ? 'unsatisfiable'
-      : { start: Math.max(0, size - suffix), end: size - 1 };
+  if (!header) return undefined;
+  const ranges = parseRange(size, header, { combine: true });
+  if (ranges === -2) return undefined;
+  if (ranges === -1) {
+    // range-parser 1.3.0 refuses a suffix longer than the file; RFC 9110 §14.1.2 serves it all
+    // (fixed upstream in jshttp/range-parser#66, not yet released).
+    return size > 0 && /^\s*bytes\s*=\s*-\s*0*[1-9]\d*\s*$/i.test(header)
+      ? { start: 0, end: size - 1 }
+      : 'unsatisfiable';
   }
-  const start = Number(from);
-  if (start >= size) return 'unsatisfiable';
-  const end = to === '' ? size - 1 : Math.min(Number(to), size - 1);
-  return end < start ? undefined : { start, end };
+  const [only] = ranges;
+  if (ranges.type !== 'bytes' || ranges.length !== 1 || !only) return undefined;
+  return { start: only.start, end: only.end };
 }
 
 const assetIdParams = z.object({

@@ -1,114 +1,112 @@
-import type { SqlDriver, SqlExecutor } from './driver.ts';
+import { sql, type Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import type { CatalogDb, CatalogDialect } from './database.ts';
 
-export interface Migration {
-  version: number;
-  name: string;
-  /** Statements that run as written on SQLite and PostgreSQL alike. */
-  statements: readonly string[];
+/**
+ * The catalog's schema, in order of their names. Append only: a released migration never changes,
+ * since databases out there already ran it. Kysely's Migrator records them in `kysely_migration`.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_tasks_tracks_assets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('tasks')
+        .addColumn('task_id', 'text', (col) => col.primaryKey())
+        .addColumn('kind', 'text', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('ready', 'integer', (col) => col.notNull())
+        .addColumn('summary', 'text')
+        .addColumn('submitted_at', 'text', (col) => col.notNull())
+        .addColumn('lyrics', 'text')
+        .addColumn('catalogued_at', 'text', (col) => col.notNull())
+        .addColumn('updated_at', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema
+        .createTable('tracks')
+        .addColumn('track_id', 'text', (col) => col.primaryKey())
+        .addColumn('task_id', 'text', (col) => col.notNull().references('tasks.task_id'))
+        .addColumn('title', 'text')
+        .addColumn('tags', 'text')
+        .addColumn('prompt', 'text')
+        .addColumn('model_name', 'text')
+        .addColumn('duration_seconds', 'double precision')
+        .addColumn('created_at', 'text')
+        .addColumn('catalogued_at', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema
+        .createIndex('tracks_listing')
+        .on('tracks')
+        .columns(['catalogued_at', 'track_id'])
+        .execute();
+      await db.schema.createIndex('tracks_task').on('tracks').column('task_id').execute();
+      await db.schema
+        .createTable('track_tags')
+        .addColumn('track_id', 'text', (col) => col.notNull().references('tracks.track_id'))
+        .addColumn('tag', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('track_tags_pkey', ['track_id', 'tag'])
+        .execute();
+      await db.schema.createIndex('track_tags_tag').on('track_tags').column('tag').execute();
+      await db.schema
+        .createTable('assets')
+        .addColumn('asset_id', 'text', (col) => col.primaryKey())
+        .addColumn('task_id', 'text', (col) => col.notNull().references('tasks.task_id'))
+        .addColumn('track_id', 'text')
+        .addColumn('type', 'text', (col) => col.notNull())
+        .addColumn('name', 'text', (col) => col.notNull())
+        .addColumn('source_url', 'text', (col) => col.notNull())
+        .addColumn('location', 'text', (col) => col.notNull())
+        .addColumn('bytes', 'bigint', (col) => col.notNull())
+        .addColumn('sha256', 'text', (col) => col.notNull())
+        .addColumn('content_type', 'text', (col) => col.notNull())
+        .addColumn('duration_seconds', 'double precision')
+        .addColumn('width', 'integer')
+        .addColumn('height', 'integer')
+        .addColumn('stored_at', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('assets_task').on('assets').column('task_id').execute();
+      await db.schema.createIndex('assets_track').on('assets').column('track_id').execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
+
+/** Raised when the schema cannot be brought up to date; the cause is the database's error. */
+export class CatalogMigrationFailed extends Error {
+  override readonly name = 'CatalogMigrationFailed';
 }
 
 /**
- * The catalog's schema, in order. Append only: a released migration never changes, since
- * databases out there already ran it. Booleans are 0/1 integers and times ISO text, so one SQL
- * text fits both databases.
+ * Brings the schema up to date with Kysely's Migrator. Safe when several processes start at once:
+ * on PostgreSQL the Migrator holds an advisory lock; on SQLite, whose Kysely adapter only
+ * serialises one process's connection, the whole run holds SQLite's write lock (`BEGIN IMMEDIATE`),
+ * so a second process waits and then finds nothing left to do.
+ * @returns the names of the migrations this call applied
  */
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'tasks, tracks and assets',
-    statements: [
-      `CREATE TABLE tasks (
-        task_id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        status TEXT NOT NULL,
-        ready INTEGER NOT NULL,
-        summary TEXT,
-        submitted_at TEXT NOT NULL,
-        lyrics TEXT,
-        catalogued_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-      )`,
-      `CREATE TABLE tracks (
-        track_id TEXT PRIMARY KEY,
-        task_id TEXT NOT NULL REFERENCES tasks (task_id),
-        title TEXT,
-        tags TEXT,
-        prompt TEXT,
-        model_name TEXT,
-        duration_seconds DOUBLE PRECISION,
-        created_at TEXT,
-        catalogued_at TEXT NOT NULL
-      )`,
-      'CREATE INDEX tracks_listing ON tracks (catalogued_at, track_id)',
-      'CREATE INDEX tracks_task ON tracks (task_id)',
-      `CREATE TABLE track_tags (
-        track_id TEXT NOT NULL REFERENCES tracks (track_id),
-        tag TEXT NOT NULL,
-        PRIMARY KEY (track_id, tag)
-      )`,
-      'CREATE INDEX track_tags_tag ON track_tags (tag)',
-      `CREATE TABLE assets (
-        asset_id TEXT PRIMARY KEY,
-        task_id TEXT NOT NULL REFERENCES tasks (task_id),
-        track_id TEXT,
-        type TEXT NOT NULL,
-        name TEXT NOT NULL,
-        source_url TEXT NOT NULL,
-        location TEXT NOT NULL,
-        bytes BIGINT NOT NULL,
-        sha256 TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        duration_seconds DOUBLE PRECISION,
-        width INTEGER,
-        height INTEGER,
-        stored_at TEXT NOT NULL
-      )`,
-      'CREATE INDEX assets_task ON assets (task_id)',
-      'CREATE INDEX assets_track ON assets (track_id)',
-    ],
-  },
-];
-
-/** Arbitrary, fixed: the PostgreSQL advisory lock that serialises migrations across processes. */
-const MIGRATION_LOCK = 7_346_021;
-
-/**
- * Brings the schema up to date. Safe when several processes start at once: each migration runs
- * in a transaction that holds the write lock (SQLite) or an advisory lock (PostgreSQL), and a
- * version already in `schema_migrations` is skipped.
- * @returns the versions applied by this call
- */
-export async function migrate(driver: SqlDriver, migrations = MIGRATIONS): Promise<number[]> {
-  const lock = async (tx: SqlExecutor) => {
-    if (driver.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+export async function migrate(db: CatalogDb, dialect: CatalogDialect): Promise<string[]> {
+  const run = async (target: Kysely<unknown>) => {
+    const { error, results } = await new Migrator({ db: target, provider }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((result) => result.status === 'Error')?.migrationName;
+      throw new CatalogMigrationFailed(
+        `the catalog's schema could not be migrated${failed ? ` (${failed})` : ''}: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+        { cause: error },
+      );
+    }
+    return (results ?? [])
+      .filter((result) => result.status === 'Success')
+      .map((result) => result.migrationName);
   };
-  // Under the lock too: two PostgreSQL sessions creating the same table at once can collide.
-  await driver.transaction(async (tx) => {
-    await lock(tx);
-    await tx.query(
-      `CREATE TABLE IF NOT EXISTS schema_migrations (
-        version INTEGER PRIMARY KEY,
-        name TEXT NOT NULL,
-        applied_at TEXT NOT NULL
-      )`,
-    );
+  if (dialect === 'postgres') return run(db as Kysely<unknown>);
+  return db.connection().execute(async (connection) => {
+    await sql`BEGIN IMMEDIATE`.execute(connection);
+    try {
+      const applied = await run(connection as Kysely<unknown>);
+      await sql`COMMIT`.execute(connection);
+      return applied;
+    } catch (error) {
+      await sql`ROLLBACK`.execute(connection);
+      throw error;
+    }
   });
-  const applied: number[] = [];
-  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-    await driver.transaction(async (tx) => {
-      await lock(tx);
-      const done = await tx.query('SELECT version FROM schema_migrations WHERE version = ?', [
-        migration.version,
-      ]);
-      if (done.length) return;
-      for (const statement of migration.statements) await tx.query(statement);
-      await tx.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
-        migration.version,
-        migration.name,
-        new Date().toISOString(),
-      ]);
-      applied.push(migration.version);
-    });
-  }
-  return applied;
 }

@@ -1,9 +1,7 @@
 import type { Config } from '../config.ts';
-import type { SqlDriver } from './driver.ts';
+import { openDatabase } from './database.ts';
 import { migrate } from './migrations.ts';
-import { PostgresDriver } from './postgresDriver.ts';
 import { SqlCatalog } from './sqlCatalog.ts';
-import { SqliteDriver } from './sqliteDriver.ts';
 import type { Catalog } from './types.ts';
 
 export type { Catalog } from './types.ts';
@@ -13,13 +11,12 @@ export type { Catalog } from './types.ts';
  * set, else SQLite at `DATA_DIR/catalog.sqlite`.
  */
 export async function openCatalog(config: Pick<Config, 'catalog'>): Promise<Catalog> {
-  const { databaseUrl, sqlitePath } = config.catalog;
-  const driver: SqlDriver = databaseUrl ? new PostgresDriver(databaseUrl) : new SqliteDriver(sqlitePath);
+  const { db, dialect } = openDatabase(config.catalog);
   try {
-    await migrate(driver);
+    await migrate(db, dialect);
   } catch (error) {
-    await driver.close().catch(() => undefined);
+    await db.destroy().catch(() => undefined);
     throw error;
   }
-  return new SqlCatalog(driver);
+  return new SqlCatalog(db);
 }

@@ -1,6 +1,7 @@
 import type { Track } from '../provider/types.ts';
 import type { StoredAsset } from '../workflows/state.ts';
-import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './driver.ts';
+import { sql, type Selectable, type Transaction } from 'kysely';
+import type { CatalogDb, CatalogTables } from './database.ts';
 import {
   CatalogCursorInvalid,
   type Catalog,
@@ -42,7 +43,7 @@ const number = (value: unknown) => (value === null || value === undefined ? unde
 const optional = <T extends Record<string, unknown>>(fields: T) =>
   Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 
-function assetFromRow(row: SqlRow): CatalogAsset {
+function assetFromRow(row: Selectable<CatalogTables['assets']>): CatalogAsset {
   return {
     id: String(row.asset_id),
     taskId: String(row.task_id),
@@ -62,132 +63,95 @@ function assetFromRow(row: SqlRow): CatalogAsset {
   };
 }
 
-/** One catalog over any {@link SqlDriver}: the SQL is written once for SQLite and PostgreSQL. */
+/** One catalog over Kysely: each query is built once and compiled for SQLite or PostgreSQL. */
 export class SqlCatalog implements Catalog {
-  constructor(private readonly driver: SqlDriver) {}
+  constructor(private readonly db: CatalogDb) {}
 
   async recordTask(entry: CatalogEntry): Promise<void> {
     const now = new Date().toISOString();
-    await this.driver.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO tasks (task_id, kind, status, ready, summary, submitted_at, lyrics, catalogued_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (task_id) DO UPDATE SET
-           kind = excluded.kind, status = excluded.status,
-           ready = CASE WHEN tasks.ready = 1 THEN 1 ELSE excluded.ready END,
-           summary = excluded.summary, submitted_at = excluded.submitted_at,
-           lyrics = excluded.lyrics, updated_at = excluded.updated_at`,
-        [
-          entry.taskId,
-          entry.kind,
-          entry.status,
-          entry.ready ? 1 : 0,
-          entry.summary ?? null,
-          entry.submittedAt,
-          entry.lyrics ? JSON.stringify(entry.lyrics) : null,
-          now,
-          now,
-        ],
-      );
-      for (const track of entry.tracks) await this.upsertTrack(tx, entry.taskId, track, now);
-      for (const asset of entry.assets) await this.upsertAsset(tx, entry.taskId, asset, now);
+    // The first statement writes, so SQLite takes its write lock at once (no stale read to upgrade).
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('tasks')
+        .values({
+          task_id: entry.taskId,
+          kind: entry.kind,
+          status: entry.status,
+          ready: entry.ready ? 1 : 0,
+          summary: entry.summary ?? null,
+          submitted_at: entry.submittedAt,
+          lyrics: entry.lyrics ? JSON.stringify(entry.lyrics) : null,
+          catalogued_at: now,
+          updated_at: now,
+        })
+        .onConflict((conflict) =>
+          conflict.column('task_id').doUpdateSet((eb) => ({
+            kind: eb.ref('excluded.kind'),
+            status: eb.ref('excluded.status'),
+            // Once ready, always ready: a late, stale record does not hide the task's tracks.
+            ready: eb.case().when('tasks.ready', '=', 1).then(1).else(eb.ref('excluded.ready')).end(),
+            summary: eb.ref('excluded.summary'),
+            submitted_at: eb.ref('excluded.submitted_at'),
+            lyrics: eb.ref('excluded.lyrics'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute();
+      for (const track of entry.tracks) await upsertTrack(tx, entry.taskId, track, now);
+      for (const asset of entry.assets) await upsertAsset(tx, entry.taskId, asset, now);
     });
   }
 
-  private async upsertTrack(tx: SqlExecutor, taskId: string, track: Track, now: string): Promise<void> {
-    await tx.query(
-      `INSERT INTO tracks (track_id, task_id, title, tags, prompt, model_name, duration_seconds, created_at, catalogued_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (track_id) DO UPDATE SET
-         task_id = excluded.task_id, title = excluded.title, tags = excluded.tags, prompt = excluded.prompt,
-         model_name = excluded.model_name, duration_seconds = excluded.duration_seconds,
-         created_at = excluded.created_at`,
-      [
-        track.id,
-        taskId,
-        track.title ?? null,
-        track.tags ?? null,
-        track.prompt ?? null,
-        track.modelName ?? null,
-        track.duration ?? null,
-        track.createdAt ?? null,
-        now,
-      ],
-    );
-    await tx.query('DELETE FROM track_tags WHERE track_id = ?', [track.id]);
-    for (const tag of tagsOf(track.tags)) {
-      await tx.query('INSERT INTO track_tags (track_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING', [
-        track.id,
-        tag,
-      ]);
-    }
-  }
-
-  private async upsertAsset(tx: SqlExecutor, taskId: string, asset: StoredAsset, now: string): Promise<void> {
-    await tx.query(
-      `INSERT INTO assets (asset_id, task_id, track_id, type, name, source_url, location, bytes, sha256,
-                           content_type, duration_seconds, width, height, stored_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (asset_id) DO UPDATE SET
-         task_id = excluded.task_id, track_id = excluded.track_id, type = excluded.type, name = excluded.name,
-         source_url = excluded.source_url, location = excluded.location, bytes = excluded.bytes,
-         sha256 = excluded.sha256, content_type = excluded.content_type,
-         duration_seconds = excluded.duration_seconds, width = excluded.width, height = excluded.height`,
-      [
-        asset.id,
-        taskId,
-        asset.trackId ?? null,
-        asset.type,
-        asset.name,
-        asset.sourceUrl,
-        asset.path,
-        asset.bytes,
-        asset.sha256,
-        asset.contentType ?? 'application/octet-stream',
-        asset.durationSeconds ?? null,
-        asset.width ?? null,
-        asset.height ?? null,
-        now,
-      ],
-    );
-  }
-
   async listTracks(query: TrackQuery): Promise<TrackPage> {
-    const where = ['k.ready = 1'];
-    const params: SqlValue[] = [];
+    let select = this.db
+      .selectFrom('tracks as t')
+      .innerJoin('tasks as k', 'k.task_id', 't.task_id')
+      .selectAll('t')
+      .select('k.kind')
+      .where('k.ready', '=', 1);
     if (query.q) {
       const pattern = likePattern(query.q);
-      where.push(
-        `(lower(coalesce(t.title, '')) LIKE ? ESCAPE '\\' OR lower(coalesce(t.tags, '')) LIKE ? ESCAPE '\\'
-          OR lower(coalesce(t.prompt, '')) LIKE ? ESCAPE '\\')`,
-      );
-      params.push(pattern, pattern, pattern);
+      select = select.where((eb) => {
+        const matches = (column: 't.title' | 't.tags' | 't.prompt') =>
+          sql<boolean>`lower(coalesce(${eb.ref(column)}, '')) LIKE ${pattern} ESCAPE '\\'`;
+        return eb.or([matches('t.title'), matches('t.tags'), matches('t.prompt')]);
+      });
     }
     if (query.tag) {
-      where.push('EXISTS (SELECT 1 FROM track_tags g WHERE g.track_id = t.track_id AND g.tag = ?)');
-      params.push(query.tag.trim().toLowerCase());
+      const tag = query.tag.trim().toLowerCase();
+      select = select.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('track_tags as g')
+            .select('g.tag')
+            .whereRef('g.track_id', '=', 't.track_id')
+            .where('g.tag', '=', tag),
+        ),
+      );
     }
     if (query.cursor) {
       const [cataloguedAt, id] = decodeCursor(query.cursor);
-      where.push('(t.catalogued_at < ? OR (t.catalogued_at = ? AND t.track_id < ?))');
-      params.push(cataloguedAt, cataloguedAt, id);
+      select = select.where((eb) =>
+        eb.or([
+          eb('t.catalogued_at', '<', cataloguedAt),
+          eb.and([eb('t.catalogued_at', '=', cataloguedAt), eb('t.track_id', '<', id)]),
+        ]),
+      );
     }
-    const rows = await this.driver.query(
-      `SELECT t.*, k.kind FROM tracks t JOIN tasks k ON k.task_id = t.task_id
-       WHERE ${where.join(' AND ')}
-       ORDER BY t.catalogued_at DESC, t.track_id DESC
-       LIMIT ?`,
-      [...params, query.limit + 1],
-    );
+    const rows = await select
+      .orderBy('t.catalogued_at', 'desc')
+      .orderBy('t.track_id', 'desc')
+      .limit(query.limit + 1)
+      .execute();
     const page = rows.slice(0, query.limit);
-    const assets = await this.assetsOfTracks(page.map((row) => String(row.track_id)));
+    const assets = await this.assetsOfTracks(page.map((row) => row.track_id));
     const tracks: CatalogTrack[] = page.map((row) => ({
-      id: String(row.track_id),
-      taskId: String(row.task_id),
-      kind: String(row.kind) as CatalogTrack['kind'],
+      id: row.track_id,
+      taskId: row.task_id,
+      kind: row.kind as CatalogTrack['kind'],
       tags: tagsOf(text(row.tags)),
-      cataloguedAt: String(row.catalogued_at),
-      assets: assets.filter((asset) => asset.trackId === String(row.track_id)),
+      cataloguedAt: row.catalogued_at,
+      assets: assets.filter((asset) => asset.trackId === row.track_id),
       ...optional({
         title: text(row.title),
         prompt: text(row.prompt),
@@ -202,27 +166,122 @@ export class SqlCatalog implements Catalog {
 
   private async assetsOfTracks(trackIds: string[]): Promise<CatalogAsset[]> {
     if (!trackIds.length) return [];
-    const rows = await this.driver.query(
-      `SELECT * FROM assets WHERE track_id IN (${trackIds.map(() => '?').join(', ')}) ORDER BY asset_id`,
-      trackIds,
-    );
+    const rows = await this.db
+      .selectFrom('assets')
+      .selectAll()
+      .where('track_id', 'in', trackIds)
+      .orderBy('asset_id')
+      .execute();
     return rows.map(assetFromRow);
   }
 
   async getAsset(assetId: string): Promise<CatalogAsset | undefined> {
-    const [row] = await this.driver.query('SELECT * FROM assets WHERE asset_id = ?', [assetId]);
+    const row = await this.db
+      .selectFrom('assets')
+      .selectAll()
+      .where('asset_id', '=', assetId)
+      .executeTakeFirst();
     return row ? assetFromRow(row) : undefined;
   }
 
   async countRows(): Promise<{ tasks: number; tracks: number; assets: number }> {
-    const [row] = await this.driver.query(
-      `SELECT (SELECT count(*) FROM tasks) AS tasks, (SELECT count(*) FROM tracks) AS tracks,
-              (SELECT count(*) FROM assets) AS assets`,
-    );
-    return { tasks: Number(row?.tasks), tracks: Number(row?.tracks), assets: Number(row?.assets) };
+    const count = async (table: 'tasks' | 'tracks' | 'assets') => {
+      const row = await this.db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll().as('rows'))
+        .executeTakeFirstOrThrow();
+      return Number(row.rows);
+    };
+    const [tasks, tracks, assets] = await Promise.all([count('tasks'), count('tracks'), count('assets')]);
+    return { tasks, tracks, assets };
   }
 
   close(): Promise<void> {
-    return this.driver.close();
+    return this.db.destroy();
   }
+}
+
+async function upsertTrack(
+  tx: Transaction<CatalogTables>,
+  taskId: string,
+  track: Track,
+  now: string,
+): Promise<void> {
+  await tx
+    .insertInto('tracks')
+    .values({
+      track_id: track.id,
+      task_id: taskId,
+      title: track.title ?? null,
+      tags: track.tags ?? null,
+      prompt: track.prompt ?? null,
+      model_name: track.modelName ?? null,
+      duration_seconds: track.duration ?? null,
+      created_at: track.createdAt ?? null,
+      catalogued_at: now,
+    })
+    .onConflict((conflict) =>
+      conflict.column('track_id').doUpdateSet((eb) => ({
+        task_id: eb.ref('excluded.task_id'),
+        title: eb.ref('excluded.title'),
+        tags: eb.ref('excluded.tags'),
+        prompt: eb.ref('excluded.prompt'),
+        model_name: eb.ref('excluded.model_name'),
+        duration_seconds: eb.ref('excluded.duration_seconds'),
+        created_at: eb.ref('excluded.created_at'),
+      })),
+    )
+    .execute();
+  await tx.deleteFrom('track_tags').where('track_id', '=', track.id).execute();
+  const tags = tagsOf(track.tags);
+  if (tags.length) {
+    await tx
+      .insertInto('track_tags')
+      .values(tags.map((tag) => ({ track_id: track.id, tag })))
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
+  }
+}
+
+async function upsertAsset(
+  tx: Transaction<CatalogTables>,
+  taskId: string,
+  asset: StoredAsset,
+  now: string,
+): Promise<void> {
+  await tx
+    .insertInto('assets')
+    .values({
+      asset_id: asset.id,
+      task_id: taskId,
+      track_id: asset.trackId ?? null,
+      type: asset.type,
+      name: asset.name,
+      source_url: asset.sourceUrl,
+      location: asset.path,
+      bytes: asset.bytes,
+      sha256: asset.sha256,
+      content_type: asset.contentType ?? 'application/octet-stream',
+      duration_seconds: asset.durationSeconds ?? null,
+      width: asset.width ?? null,
+      height: asset.height ?? null,
+      stored_at: now,
+    })
+    .onConflict((conflict) =>
+      conflict.column('asset_id').doUpdateSet((eb) => ({
+        task_id: eb.ref('excluded.task_id'),
+        track_id: eb.ref('excluded.track_id'),
+        type: eb.ref('excluded.type'),
+        name: eb.ref('excluded.name'),
+        source_url: eb.ref('excluded.source_url'),
+        location: eb.ref('excluded.location'),
+        bytes: eb.ref('excluded.bytes'),
+        sha256: eb.ref('excluded.sha256'),
+        content_type: eb.ref('excluded.content_type'),
+        duration_seconds: eb.ref('excluded.duration_seconds'),
+        width: eb.ref('excluded.width'),
+        height: eb.ref('excluded.height'),
+      })),
+    )
+    .execute();
 }

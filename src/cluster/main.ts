@@ -8,6 +8,7 @@
 import { createServer } from 'node:net';
 import { z } from 'zod';
 import { ConfigError, loadConfig, resolveWebhookSecret } from '../config.ts';
+import { onShutdown } from '../shutdown.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import { DEFAULT_TEMPORAL_PORTS, type TemporalPorts } from './temporalServer.ts';
 
@@ -30,13 +31,22 @@ function portFree(port: number, host: string): Promise<boolean> {
 let cluster: Cluster | undefined;
 let stopping = false;
 
-async function stopAll(exitCode: number, reason?: string): Promise<void> {
+/** Ctrl-C, SIGTERM or a part that died: the whole group stops (each part is killed if it lingers). */
+const shutdown = onShutdown(
+  'music-tasks cluster',
+  async () => {
+    stopping = true;
+    await cluster?.close();
+    console.log('music-tasks cluster: stopped (data kept)');
+  },
+  { delayMs: 120_000 },
+);
+
+function stopAll(exitCode: number, reason?: string): void {
   if (stopping) return;
   stopping = true;
   if (reason) console.error(`\nmusic-tasks cluster: ${reason}; stopping everything`);
-  await cluster?.close();
-  console.log('music-tasks cluster: stopped (data kept)');
-  process.exit(exitCode);
+  shutdown.stop(exitCode);
 }
 
 async function main(): Promise<void> {
@@ -79,7 +89,6 @@ async function main(): Promise<void> {
       );
     }
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(0));
 
   console.log(`music-tasks cluster: starting (data in ${config.dataDir})`);
   cluster = await startCluster({
@@ -100,7 +109,7 @@ async function main(): Promise<void> {
     onUnexpectedExit: (part, description) => {
       const reason = `${part.spec.name} exited unexpectedly (${description})`;
       // While starting, startCluster fails by itself and stops what it started.
-      if (cluster) void stopAll(1, reason);
+      if (cluster) stopAll(1, reason);
       else console.error(`music-tasks cluster: ${reason}`);
     },
   });
@@ -122,5 +131,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
-  void stopAll(1, `could not start: ${message}`);
+  stopAll(1, `could not start: ${message}`);
 });

@@ -3,6 +3,7 @@ import ms from 'ms';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../config.ts';
 import { fastifyLoggerOptions } from '../observability/logging.ts';
+import { onShutdown } from '../shutdown.ts';
 import { buildSimulator } from './app.ts';
 import { faultUpdateSchema } from './faults.ts';
 import { type RateLimit } from './rate-limit.ts';
@@ -68,22 +69,11 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.simulator.port;
   console.log(`provider simulator listening on http://${config.simulator.host}:${port}`);
 
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
+  onShutdown('simulator', async ({ signal }) => {
     app.log.info({ signal }, 'shutting down');
     // close() also cancels every phase timer and callback delivery (the app's onClose hook).
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+    await app.close();
+  });
 }
 
 main().catch((error: unknown) => {

@@ -31,6 +31,14 @@ export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | bo
   'matching.numTaskqueueWritePartitions': 1,
 };
 
+/**
+ * For a server whose every test or bench service polls task queues of its own, all joining the
+ * one Worker Deployment Version the package's defaults name: the server allows 100 per version.
+ */
+export const MANY_TASK_QUEUES: Readonly<Record<string, number>> = {
+  'matching.maxTaskQueuesInDeploymentVersion': 100_000,
+};
+
 export interface DevServerOptions {
   port: number;
   /** Web UI port; undefined runs headless. */
@@ -46,6 +54,8 @@ export interface DevServerOptions {
   namespace?: string;
   ip?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** More dynamic configuration on top of {@link SERVER_DYNAMIC_CONFIG} (the test run's own limits). */
+  dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
   /** `pipe`: the caller reads `process.stdout`/`stderr` (npm start formats them); default `inherit`. */
   output?: 'inherit' | 'pipe';
 }
@@ -78,7 +88,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
-  for (const [key, value] of Object.entries(SERVER_DYNAMIC_CONFIG))
+  for (const [key, value] of Object.entries({ ...SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const output = options.output ?? 'inherit';

@@ -35,7 +35,10 @@ describe('parseByteRange', () => {
     assert.equal(parseByteRange('bytes=-0', 100), 'unsatisfiable');
     assert.equal(parseByteRange('bytes=0-1,5-6', 100), undefined);
     assert.equal(parseByteRange('items=0-1', 100), undefined);
-    assert.equal(parseByteRange('bytes=9-1', 100), undefined);
+    assert.deepEqual(parseByteRange('bytes=0-4,5-9', 100), { start: 0, end: 9 }, 'adjacent ranges are one');
+    assert.equal(parseByteRange('bytes=9-1', 100), 'unsatisfiable', 'no valid range in it');
+    assert.equal(parseByteRange('bytes=x-1', 100), undefined, 'malformed: ignored');
+    assert.equal(parseByteRange('bytes=-5', 0), 'unsatisfiable');
     assert.equal(parseByteRange(undefined, 100), undefined);
   });
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
 import { openCatalog } from '../../src/catalog/openCatalog.ts';
 import { migrate, MIGRATIONS } from '../../src/catalog/migrations.ts';
-import { PostgresDriver } from '../../src/catalog/postgresDriver.ts';
-import { SqliteDriver } from '../../src/catalog/sqliteDriver.ts';
-import type { SqlDriver } from '../../src/catalog/driver.ts';
+import { openDatabase, type CatalogDb, type CatalogDialect } from '../../src/catalog/database.ts';
 import { CatalogCursorInvalid, type Catalog, type CatalogEntry } from '../../src/catalog/types.ts';
 import { scratchDir } from '../support/temporal.ts';
 import { startPostgres, type PostgresServer } from './postgresServer.ts';
@@ -63,8 +63,9 @@ interface Backend {
   name: string;
   /** Why this database cannot be tested here; reported as the suite's skip reason. */
   unavailable?: string;
+  dialect: CatalogDialect;
   /** Two connections to one new database, as two processes would have. */
-  drivers(): Promise<[SqlDriver, SqlDriver]>;
+  databases(): Promise<[CatalogDb, CatalogDb]>;
   catalog(): Promise<Catalog>;
 }
 
@@ -72,9 +73,10 @@ let postgres: PostgresServer | { unavailable: string } | undefined;
 const backends: Backend[] = [
   {
     name: 'SQLite',
-    async drivers() {
-      const file = join(scratchDir('sqlite'), 'catalog.sqlite');
-      return [new SqliteDriver(file), new SqliteDriver(file)];
+    dialect: 'sqlite',
+    async databases() {
+      const sqlitePath = join(scratchDir('sqlite'), 'catalog.sqlite');
+      return [openDatabase({ sqlitePath }).db, openDatabase({ sqlitePath }).db];
     },
     catalog: () =>
       openCatalog({
@@ -83,9 +85,13 @@ const backends: Backend[] = [
   },
   {
     name: 'PostgreSQL',
-    async drivers() {
-      const url = await (postgres as PostgresServer).createDatabase();
-      return [new PostgresDriver(url), new PostgresDriver(url)];
+    dialect: 'postgres',
+    async databases() {
+      const databaseUrl = await (postgres as PostgresServer).createDatabase();
+      return [
+        openDatabase({ databaseUrl, sqlitePath: '' }).db,
+        openDatabase({ databaseUrl, sqlitePath: '' }).db,
+      ];
     },
     async catalog() {
       const databaseUrl = await (postgres as PostgresServer).createDatabase();
@@ -118,27 +124,63 @@ for (const backend of backends) {
     };
 
     test('migrates once, however many processes start at once', async () => {
-      const [first, second] = await backend.drivers();
+      const [first, second] = await backend.databases();
       try {
         // Two SQLite connections in one thread would block each other on the write lock (processes
         // wait it out): they take turns here. PostgreSQL's two connections really race.
         const applied =
-          backend.name === 'SQLite'
-            ? [await migrate(first), await migrate(second)]
-            : await Promise.all([migrate(first), migrate(second)]);
-        assert.deepEqual(
-          applied.flat(),
-          MIGRATIONS.map((migration) => migration.version),
+          backend.dialect === 'sqlite'
+            ? [await migrate(first, 'sqlite'), await migrate(second, 'sqlite')]
+            : await Promise.all([migrate(first, 'postgres'), migrate(second, 'postgres')]);
+        assert.deepEqual(applied.flat(), Object.keys(MIGRATIONS));
+        assert.deepEqual(await migrate(first, backend.dialect), [], 'nothing left to apply');
+        const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(
+          first,
         );
-        assert.deepEqual(await migrate(first), [], 'nothing left to apply');
-        const rows = await first.query('SELECT version FROM schema_migrations ORDER BY version');
         assert.deepEqual(
-          rows.map((row) => Number(row.version)),
-          MIGRATIONS.map((migration) => migration.version),
+          rows.rows.map((row) => row.name),
+          Object.keys(MIGRATIONS),
         );
       } finally {
-        await first.close();
-        await second.close();
+        await first.destroy();
+        await second.destroy();
+      }
+    });
+
+    test('migrates a new file once when two processes open it at the same moment', async () => {
+      if (backend.dialect !== 'sqlite') return;
+      // In one process better-sqlite3 would block the thread on the lock; two processes wait it out.
+      const dir = scratchDir('sqlite-race');
+      const start = Date.now() + 4_000;
+      const plan = Array.from({ length: 8 }, (_, index) => [
+        join(dir, `race-${index}.sqlite`),
+        start + index * 150,
+      ]);
+      const child = () =>
+        new Promise<{ code: number | null; output: string }>((resolve) => {
+          const process_ = spawn(
+            process.execPath,
+            ['--import', 'tsx', join(import.meta.dirname, 'migratingProcess.ts'), JSON.stringify(plan)],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          let output = '';
+          process_.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          process_.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          process_.once('exit', (code) => resolve({ code, output }));
+        });
+      const results = await Promise.all([child(), child()]);
+      for (const result of results) assert.equal(result.code, 0, result.output);
+      for (const [file] of plan) {
+        const { db } = openDatabase({ sqlitePath: file as string });
+        try {
+          const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
+          assert.deepEqual(
+            rows.rows.map((row) => row.name),
+            Object.keys(MIGRATIONS),
+          );
+        } finally {
+          await db.destroy();
+        }
       }
     });
 

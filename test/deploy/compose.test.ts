@@ -114,6 +114,10 @@ describe('docker-compose.yml', () => {
       assert.equal(env.HOST, '0.0.0.0', `${name} listens beyond the container's loopback`);
     }
     assert.equal(envOf('simulator').HOST, '0.0.0.0');
+    // A release sets its build id; unset, the package's version is the build.
+    for (const variable of ['WORKER_DEPLOYMENT_NAME', 'WORKER_BUILD_ID'])
+      assert.ok(variable in envOf('worker'), `worker passes ${variable} through`);
+    assert.equal(loadConfig(envOf('worker')).temporal.deployment.deploymentName, 'music-tasks');
     // The worker and the server must agree on everything that routes a task.
     const worker = loadConfig(envOf('worker'));
     const server = loadConfig(envOf('server'));
