@@ -24,7 +24,7 @@ import {
   type MusicTaskInput,
   type SubmissionInput,
 } from '../../src/workflows/definitions.ts';
-import { SUBMIT_DEADLINE_EXCEEDED } from '../../src/workflows/submission.ts';
+import { SUBMIT_DEADLINE_EXCEEDED } from '../../src/workflows/definitions.ts';
 import type { TaskView } from '../../src/workflows/state.ts';
 import { FakeProvider } from '../support/fakeProvider.ts';
 import { scratchDir } from '../support/temporal.ts';
