@@ -14,6 +14,8 @@ import { isFinal } from './cli/progress.ts';
 import { describeTask, taskTable, trackTable } from './cli/render.ts';
 import { didYouMean } from './cli/suggest.ts';
 import { watchTasks } from './cli/watch.ts';
+import { loadConfig } from './config.ts';
+import { NOTIFY_SECRET_FILE, resolveNotifySecret } from './notifications/secret.ts';
 import {
   FAILURE_STATUSES,
   isTaskKind,
@@ -38,12 +40,24 @@ commands:
   tracks [--q TEXT] [--tag T] [--limit N]   ready tracks and their files' URLs
   download <taskId> [--out DIR]    copies the task's stored files into DIR (default .)
   cancel <taskId>
+  notify-secret                    the whsec_ secret notifications are signed with (NOTIFY_SECRET,
+                                   else the one generated into DATA_DIR)
 
 kinds: ${TASK_KINDS.join(', ')}
-environment: API_URL (default http://127.0.0.1:3000), API_TOKEN
+environment: API_URL (default http://127.0.0.1:3000), API_TOKEN; notify-secret: NOTIFY_SECRET, DATA_DIR
 every command takes --json`;
 
-const COMMANDS = ['submit', 'track', 'status', 'watch', 'list', 'tracks', 'download', 'cancel'] as const;
+const COMMANDS = [
+  'submit',
+  'track',
+  'status',
+  'watch',
+  'list',
+  'tracks',
+  'download',
+  'cancel',
+  'notify-secret',
+] as const;
 
 /** Statuses `list --status` can filter on: the provider's, and the service's own two. */
 const STATUSES = [...PROGRESS_STATUSES, ...FAILURE_STATUSES, 'TIMED_OUT', 'CANCELLED'];
@@ -292,6 +306,15 @@ export async function main(argv: string[]): Promise<number> {
         if (!(error instanceof ApiError && error.code === 'task_already_finished')) throw error;
         print(json, error.body, () => error.message);
       }
+      return 0;
+    }
+    case 'notify-secret': {
+      // Read where the worker reads it (this machine's DATA_DIR), not through the API: a secret
+      // is not served over HTTP.
+      const config = loadConfig();
+      const secret = resolveNotifySecret(config);
+      const source = config.notify.secret ? 'NOTIFY_SECRET' : join(config.dataDir, NOTIFY_SECRET_FILE);
+      print(json, { secret, source }, () => secret);
       return 0;
     }
     default:

@@ -191,3 +191,4 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type MusicActivities = ReturnType<typeof createActivities>;
+export type { NotifyActivities } from './notify.ts';

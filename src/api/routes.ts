@@ -17,6 +17,8 @@ import { taskNonce } from '../workflows/callbackNonce.ts';
 import { musicTaskWorkflowId } from '../workflows/definitions.ts';
 import { isProviderTaskId } from '../provider/taskId.ts';
 import { callbackUrlFor } from '../webhook/token.ts';
+import { notifyPolicyFor } from '../notifications/policy.ts';
+import { checkNotifyUrl, notifyUrlSchema } from './notifyUrl.ts';
 import { TaskStore } from './taskStore.ts';
 
 const taskIdParams = z.object({
@@ -71,6 +73,7 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
     submitDeadlineMs: app.config.submitDeadlineMs,
     submitWaitMs: app.config.submitWaitMs,
   });
+  const notifyPolicy = notifyPolicyFor(app.config);
   requireApiToken(app);
 
   app.post(
@@ -81,14 +84,16 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
           kind: kindSchema,
           input: z.record(z.string(), z.unknown()),
           idempotencyKey: idempotencyKeySchema.optional(),
+          notifyUrl: notifyUrlSchema.optional(),
         }),
       },
     },
     async (request, reply) => {
-      const { kind, idempotencyKey } = request.body;
+      const { kind, idempotencyKey, notifyUrl } = request.body;
       let input;
       try {
         input = validateInput(kind, request.body.input);
+        checkNotifyUrl(notifyPolicy, notifyUrl);
       } catch (error) {
         metrics.submissions.labels(kind, 'invalid').inc();
         throw error;
@@ -99,6 +104,7 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
           input,
           idempotencyKey ?? randomUUID(),
           describeInput(input, kind),
+          notifyUrl,
         );
         if (submission.status === 'QUEUED') {
           metrics.submissions.labels(kind, 'queued').inc();
@@ -135,10 +141,16 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
 
   app.put(
     '/tasks/:taskId',
-    { schema: { params: taskIdParams, body: z.object({ kind: kindSchema }) } },
+    {
+      schema: {
+        params: taskIdParams,
+        body: z.object({ kind: kindSchema, notifyUrl: notifyUrlSchema.optional() }),
+      },
+    },
     async (request, reply) => {
       const { taskId } = request.params;
-      const tracked = await tasks.track(taskId, request.body.kind);
+      checkNotifyUrl(notifyPolicy, request.body.notifyUrl);
+      const tracked = await tasks.track(taskId, request.body.kind, request.body.notifyUrl);
       return reply.code(tracked.created ? 201 : 200).send({
         taskId,
         workflowId: musicTaskWorkflowId(taskId),

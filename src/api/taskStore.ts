@@ -11,7 +11,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TaskKind } from '../provider/kinds.ts';
-import { startTracking, type TrackingSettings } from '../temporal/tasks.ts';
+import { notifyTargetSignal } from '../notifications/events.ts';
+import { notifyTarget, startTracking, type TrackingSettings } from '../temporal/tasks.ts';
 import {
   MUSIC_TASK_WORKFLOW,
   musicTaskWorkflowId,
@@ -26,7 +27,8 @@ import {
   type SubmissionResult,
 } from '../workflows/definitions.ts';
 import { SUBMIT_DEADLINE_EXCEEDED } from '../workflows/submission.ts';
-import { CANCELLED as CANCELLED_STATUS, type TaskView } from '../workflows/state.ts';
+import { CANCELLED as CANCELLED_STATUS, isSettled, type TaskView } from '../workflows/state.ts';
+import { SUCCESS_STATUS } from '../provider/kinds.ts';
 import type { submitMusicTask } from '../workflows/submission.ts';
 import { HttpError } from '../httpErrors.ts';
 
@@ -110,6 +112,8 @@ export class TaskStore {
     input: Record<string, unknown>,
     idempotencyKey: string,
     summary: string | undefined,
+    /** Where the task's terminal event goes (else NOTIFY_URL, if set). */
+    notifyUrl?: string,
   ): Promise<Extract<SubmissionView, { status: 'SUBMITTED' | 'QUEUED' }>> {
     const workflowId = submissionWorkflowId(idempotencyKey);
     const queuedAt = new Date().toISOString();
@@ -129,6 +133,7 @@ export class TaskStore {
               timing: this.settings.timing,
               postprocessTaskQueue: this.settings.postprocessTaskQueue,
               providerTaskQueue: this.settings.providerTaskQueue,
+              ...(notifyUrl ? { notify: notifyTarget(this.settings, notifyUrl) } : {}),
             },
           },
         ],
@@ -227,7 +232,12 @@ export class TaskStore {
   }
 
   /** Tracks a task submitted elsewhere. `created` is false when it was already tracked. */
-  async track(taskId: string, kind: TaskKind): Promise<{ created: boolean; kind: TaskKind; status: string }> {
+  async track(
+    taskId: string,
+    kind: TaskKind,
+    /** Where the task's terminal event goes (else NOTIFY_URL, if set); a running task is told at once. */
+    notifyUrl?: string,
+  ): Promise<{ created: boolean; kind: TaskKind; status: string }> {
     const workflowId = musicTaskWorkflowId(taskId);
     let existing: WorkflowExecutionDescription | undefined;
     try {
@@ -240,6 +250,11 @@ export class TaskStore {
       if (trackedKind !== kind) {
         throw new HttpError(409, 'kind_mismatch', `task ${taskId} is already tracked as ${trackedKind}`);
       }
+      if (notifyUrl && existing.status.name === 'RUNNING') {
+        await this.client.workflow
+          .getHandle(workflowId)
+          .signal(notifyTargetSignal, notifyTarget(this.settings, notifyUrl));
+      }
       return {
         created: false,
         kind,
@@ -249,6 +264,7 @@ export class TaskStore {
     await startTracking(this.client, this.settings, taskId, kind, {
       submittedAt: new Date().toISOString(),
       firstPollMs: FIRST_POLL_OF_TRACKED_MS,
+      ...(notifyUrl ? { notify: notifyTarget(this.settings, notifyUrl) } : {}),
     });
     return { created: true, kind, status: 'PENDING' };
   }
@@ -344,11 +360,13 @@ export class TaskStore {
       if (error instanceof WorkflowNotFoundError) throw notFound(taskId);
       throw error;
     }
-    if (description.status.name === 'RUNNING') {
+    const known = viewFromSearchAttributes(taskId, description);
+    // A settled task may still run while it notifies the app: it has finished all the same.
+    const finished = known.ready || (isSettled(known) && known.status !== SUCCESS_STATUS);
+    if (description.status.name === 'RUNNING' && !finished) {
       await handle.cancel();
       return 'CANCELLING';
     }
-    const known = viewFromSearchAttributes(taskId, description);
     if (description.status.name === 'CANCELLED' || known.status === CANCELLED_STATUS) return 'CANCELLED';
     throw new HttpError(
       409,

@@ -5,6 +5,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { Config } from '../config.ts';
+import type { NotifyRetry, NotifyTarget } from '../notifications/events.ts';
 import type { TaskKind } from '../provider/kinds.ts';
 import {
   callbackSignal,
@@ -26,6 +27,14 @@ export interface TrackingSettings {
   postprocessTaskQueue: string;
   providerTaskQueue: string;
   timing: MusicTaskInput['timing'];
+  /** Notifications: the default URL (NOTIFY_URL) for tasks that name none, and the retry schedule. */
+  notify?: { defaultUrl?: string; retry: NotifyRetry };
+}
+
+/** Where a task's terminal event goes: `url`, on this deployment's retry schedule. */
+export function notifyTarget(settings: TrackingSettings, url: string): NotifyTarget {
+  if (!settings.notify) throw new Error('these tracking settings have no notification schedule');
+  return { url, retry: settings.notify.retry };
 }
 
 export function trackingSettings(config: Config): TrackingSettings {
@@ -34,6 +43,7 @@ export function trackingSettings(config: Config): TrackingSettings {
     postprocessTaskQueue: config.temporal.postprocessTaskQueue,
     providerTaskQueue: config.temporal.providerTaskQueue,
     timing: config.timing,
+    notify: { defaultUrl: config.notify.url, retry: config.notify.retry },
   };
 }
 
@@ -43,6 +53,8 @@ function startOptions(
   kind: TaskKind,
   extra: Partial<MusicTaskInput>,
 ) {
+  const defaultUrl = settings.notify?.defaultUrl;
+  const notify = extra.notify ?? (defaultUrl ? notifyTarget(settings, defaultUrl) : undefined);
   const input: MusicTaskInput = {
     taskId,
     kind,
@@ -50,6 +62,7 @@ function startOptions(
     postprocessTaskQueue: settings.postprocessTaskQueue,
     providerTaskQueue: settings.providerTaskQueue,
     ...extra,
+    ...(notify ? { notify } : {}),
   };
   return {
     workflowId: musicTaskWorkflowId(taskId),
