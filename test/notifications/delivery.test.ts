@@ -193,7 +193,7 @@ describe('notification delivery (one attempt, no Temporal server)', () => {
     }
   });
 
-  it('stops an attempt the receiver never answers at NOTIFY_TIMEOUT', async () => {
+  it('stops an attempt the receiver never answers at NOTIFY_TIMEOUT', { timeout: 15_000 }, async () => {
     const silent = await listen((request) => request.resume());
     try {
       const started = Date.now();
@@ -208,7 +208,27 @@ describe('notification delivery (one attempt, no Temporal server)', () => {
     }
   });
 
-  it('reads no more of an endless answer than a small cap', async () => {
+  it('stops an attempt whose answer trickles in at NOTIFY_TIMEOUT', { timeout: 15_000 }, async () => {
+    const trickle = await listen((request, response) => {
+      request.resume();
+      response.writeHead(200);
+      const timer = setInterval(() => response.write('.'), 50);
+      response.once('close', () => clearInterval(timer));
+    });
+    try {
+      const started = Date.now();
+      const failure = await failureOf(
+        attempt(activitiesFor([trickle.url], { timeoutMs: 500 }), deliveryTo(trickle.url)),
+      );
+      assert.equal(failure.type, 'NotifyUnreachable');
+      assert.match(failure.message, /did not answer within 500 ms/);
+      assert.ok(Date.now() - started < 5_000, 'stopped near its timeout');
+    } finally {
+      await close(trickle.server);
+    }
+  });
+
+  it('reads no more of an endless answer than a small cap', { timeout: 15_000 }, async () => {
     let sent = 0;
     const chunk = Buffer.alloc(64 * 1024, 'x');
     const endless = await listen((request, response) => {
