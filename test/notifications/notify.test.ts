@@ -156,7 +156,7 @@ describe('notifications to the app (real Temporal, fake provider)', () => {
     assert.equal(await waitForClose(stack, taskId), 'CANCELLED');
     const view = (await stack.api('GET', `/v1/tasks/${taskId}`)).body as TaskView;
     assert.equal(view.notification, undefined);
-    assert.deepEqual(await historyActivities(stack, taskId), []);
+    assert.ok(!(await historyActivities(stack, taskId)).includes('deliverNotification'));
     assert.equal(deliveriesOf(taskId).length, 0);
   });
 
