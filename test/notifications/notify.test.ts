@@ -215,7 +215,12 @@ describe('notifications to the app (real Temporal, fake provider)', () => {
 
   it('refuses a literal non-public notifyUrl with a 400 and starts nothing', async () => {
     const submitsBefore = provider.submits;
-    for (const notifyUrl of ['http://10.0.0.8/hooks', 'http://169.254.169.254/latest', 'http://[::1]:9/x']) {
+    for (const notifyUrl of [
+      'http://10.0.0.8/hooks',
+      'http://169.254.169.254/latest',
+      'http://[::1]:9/x',
+      'http://2130706433/',
+    ]) {
       const key = `refused-${Math.random().toString(36).slice(2)}`;
       const answer = await stack.api('POST', '/v1/tasks', {
         kind: 'music',
