@@ -61,6 +61,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
       const shown = describeUrl(delivery.url);
       const timeout = AbortSignal.timeout(deps.timeoutMs);
       const signal = AbortSignal.any([timeout, context.cancellationSignal]);
+      // A schedule-to-close timeout reports the last heartbeat, not the last failure: keep the answer there.
+      const lastAnswer = (message: string) => context.heartbeat({ lastAnswer: message });
       let status: number;
       try {
         const answer = await deps.policy.post(delivery.url, body, {
@@ -77,22 +79,20 @@ export function createNotifyActivities(deps: NotifyDeps) {
             nonRetryable: true,
           });
         }
-        if (timeout.aborted) {
-          throw ApplicationFailure.create({
-            type: NOTIFY_UNREACHABLE,
-            message: `${shown} did not answer within ${deps.timeoutMs} ms`,
-          });
-        }
-        if (context.cancellationSignal.aborted) throw error;
-        const message = error instanceof Error ? error.message : String(error);
+        if (context.cancellationSignal.aborted && !timeout.aborted) throw error;
+        const message = timeout.aborted
+          ? `${shown} did not answer within ${deps.timeoutMs} ms`
+          : error instanceof Error
+            ? error.message
+            : String(error);
+        lastAnswer(message);
         throw ApplicationFailure.create({ type: NOTIFY_UNREACHABLE, message, cause: error as Error });
       }
       if (status < 200 || status >= 300) {
         // Redirects are not followed: the app gives the URL that takes the event.
-        throw ApplicationFailure.create({
-          type: NOTIFY_REJECTED,
-          message: `${shown} answered HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`,
-        });
+        const message = `${shown} answered HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`;
+        lastAnswer(message);
+        throw ApplicationFailure.create({ type: NOTIFY_REJECTED, message });
       }
       context.log.info('notification delivered', {
         webhookId: delivery.webhookId,

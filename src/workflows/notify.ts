@@ -26,11 +26,15 @@ function givenUp(error: unknown, target: NotifyTarget): ProviderFailure | undefi
   if (cause instanceof ApplicationFailure && cause.type === NOTIFY_REFUSED) {
     return { code: NOTIFY_REFUSED, message: cause.message };
   }
-  // Out of time: the cause is the timeout (its own cause the last attempt's failure) or that failure.
-  const last = cause instanceof TimeoutFailure ? cause.cause : cause;
+  // Out of time: the last attempt's failure, or the timeout with the answer it heartbeated.
+  const last =
+    cause instanceof TimeoutFailure
+      ? (cause.cause?.message ??
+        (cause.lastHeartbeatDetails as { lastAnswer?: string } | undefined)?.lastAnswer)
+      : cause?.message;
   return {
     code: NOTIFY_GIVEN_UP,
-    message: `no 2xx within ${Math.round(target.retry.giveUpAfterMs / 1000)} s${last ? `; last attempt: ${last.message}` : ''}`,
+    message: `no 2xx within ${Math.round(target.retry.giveUpAfterMs / 1000)} s${last ? `; last attempt: ${last}` : ''}`,
   };
 }
 
