@@ -15,6 +15,8 @@ import { DEPLOYMENT_USAGE, deploymentCommand, DeploymentUsageError } from './cli
 import { describeTask, taskTable, trackTable } from './cli/render.ts';
 import { didYouMean } from './cli/suggest.ts';
 import { watchTasks } from './cli/watch.ts';
+import { loadConfig } from './config.ts';
+import { NOTIFY_SECRET_FILE, resolveNotifySecret } from './notifications/secret.ts';
 import {
   FAILURE_STATUSES,
   isTaskKind,
@@ -40,9 +42,11 @@ commands:
   download <taskId> [--out DIR]    copies the task's stored files into DIR (default .)
   cancel <taskId>
   ${DEPLOYMENT_USAGE}
+  notify-secret                    the whsec_ secret notifications are signed with (NOTIFY_SECRET,
+                                   else the one generated into DATA_DIR)
 
 kinds: ${TASK_KINDS.join(', ')}
-environment: API_URL (default http://127.0.0.1:3000), API_TOKEN; deployment: TEMPORAL_ADDRESS, WORKER_DEPLOYMENT_NAME
+environment: API_URL (default http://127.0.0.1:3000), API_TOKEN; deployment: TEMPORAL_ADDRESS, WORKER_DEPLOYMENT_NAME; notify-secret: NOTIFY_SECRET, DATA_DIR
 every command takes --json`;
 
 const COMMANDS = [
@@ -55,6 +59,7 @@ const COMMANDS = [
   'download',
   'cancel',
   'deployment',
+  'notify-secret',
 ] as const;
 
 /** Statuses `list --status` can filter on: the provider's, and the service's own two. */
@@ -308,6 +313,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'deployment':
       return deploymentCommand(rest, json);
+    case 'notify-secret': {
+      // Read where the worker reads it (this machine's DATA_DIR), not through the API: a secret
+      // is not served over HTTP.
+      const config = loadConfig();
+      const secret = resolveNotifySecret(config);
+      const source = config.notify.secret ? 'NOTIFY_SECRET' : join(config.dataDir, NOTIFY_SECRET_FILE);
+      print(json, { secret, source }, () => secret);
+      return 0;
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

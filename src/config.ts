@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ms from 'ms';
 import { z } from 'zod';
-import { isLoopbackHost } from './fetchPolicy/addresses.ts';
+import { isIpLiteral, isLoopbackHost, isPublicAddress } from './fetchPolicy/addresses.ts';
+import { isNotifySecret } from './notifications/secret.ts';
 
 const DURATION_HINT = 'a duration like 500ms, 30s or 5m';
 
@@ -207,6 +208,21 @@ export const envSchema = z.object({
   FETCH_IDLE_TIMEOUT: duration('30s'),
   /** Bytes per second a download must keep up, measured over each FETCH_IDLE_TIMEOUT window. */
   FETCH_MIN_RATE: byteSize('4KiB'),
+  /** Where terminal events go for tasks that name no `notifyUrl`; unset: nowhere. */
+  NOTIFY_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** The Standard Webhooks signing secret; unset: generated once into DATA_DIR. */
+  NOTIFY_SECRET: z
+    .string()
+    .trim()
+    .refine(isNotifySecret, 'expected whsec_ followed by base64 of 24 to 64 bytes')
+    .optional(),
+  /** One delivery attempt, connect to answer. */
+  NOTIFY_TIMEOUT: duration('10s'),
+  /** The first retry of a failed delivery; each next one waits twice as long, up to the maximum. */
+  NOTIFY_RETRY_INTERVAL: duration('30s'),
+  NOTIFY_RETRY_MAX_INTERVAL: duration('1h'),
+  /** A delivery without a 2xx for this long is given up and recorded on the task as failed. */
+  NOTIFY_RETRY_FOR: duration('24h'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -246,6 +262,20 @@ function buildConfig(env: Env) {
   const tlsWanted = !!(env.TEMPORAL_TLS_CERT || env.TEMPORAL_TLS_CA || env.TEMPORAL_API_KEY);
   if (env.ASSET_STORE === 's3' && !env.S3_BUCKET) {
     throw new ConfigError('S3_BUCKET is required when ASSET_STORE=s3');
+  }
+  if (env.NOTIFY_RETRY_MAX_INTERVAL < env.NOTIFY_RETRY_INTERVAL) {
+    throw new ConfigError(
+      `NOTIFY_RETRY_MAX_INTERVAL (${env.NOTIFY_RETRY_MAX_INTERVAL}ms) must not be shorter than NOTIFY_RETRY_INTERVAL (${env.NOTIFY_RETRY_INTERVAL}ms)`,
+    );
+  }
+  if (env.NOTIFY_URL) {
+    const target = new URL(env.NOTIFY_URL);
+    const allowed = env.FETCH_ALLOWED_ORIGINS.includes(target.origin);
+    if (!allowed && isIpLiteral(target.hostname) && !isPublicAddress(target.hostname)) {
+      throw new ConfigError(
+        `NOTIFY_URL is a non-public address: add its origin (${target.origin}) to FETCH_ALLOWED_ORIGINS if it is meant to be reached`,
+      );
+    }
   }
   const dataDir = resolve(env.DATA_DIR);
   return {
@@ -328,6 +358,20 @@ function buildConfig(env: Env) {
       },
       idleTimeoutMs: env.FETCH_IDLE_TIMEOUT,
       minBytesPerSecond: env.FETCH_MIN_RATE,
+    },
+    notify: {
+      /** Default target of terminal events (NOTIFY_URL). */
+      url: env.NOTIFY_URL,
+      /** Undefined: generated into DATA_DIR (see `resolveNotifySecret`). */
+      secret: env.NOTIFY_SECRET,
+      retry: {
+        attemptTimeoutMs: env.NOTIFY_TIMEOUT,
+        initialIntervalMs: env.NOTIFY_RETRY_INTERVAL,
+        maximumIntervalMs: env.NOTIFY_RETRY_MAX_INTERVAL,
+        giveUpAfterMs: env.NOTIFY_RETRY_FOR,
+      },
+      /** PUBLIC_BASE_URL as given (not its default): assets in notifications get absolute URLs under it. */
+      publicBaseUrl: env.PUBLIC_BASE_URL,
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,

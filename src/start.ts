@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, resolveWebhookSecret } from './config.ts';
+import { resolveNotifySecret } from './notifications/secret.ts';
 import { assertSafeExposure } from './api/exposure.ts';
 import { resolveLogFormat } from './observability/logging.ts';
 import { KIND_TIMELINES } from './provider/timings.ts';
@@ -149,6 +150,8 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     WEBHOOK_SECRET: resolveWebhookSecret(config),
+    // Generated once into DATA_DIR when unset; every part signs and shows the same one.
+    NOTIFY_SECRET: resolveNotifySecret(config),
     DATA_DIR: config.dataDir,
     // The parts write JSON lines; this process shows them (readably on a terminal).
     LOG_FORMAT: 'json',

@@ -2,7 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from './activities/index.ts';
+import { createNotifyActivities } from './activities/notify.ts';
 import { openAssetStore } from './activities/openAssetStore.ts';
+import { notifyPolicyFor } from './notifications/policy.ts';
+import { resolveNotifySecret } from './notifications/secret.ts';
 import { openCatalog } from './catalog/openCatalog.ts';
 import { loadConfig, resolveWebhookSecret, type Config } from './config.ts';
 import { ProviderClient } from './provider/client.ts';
@@ -98,6 +101,12 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
     ...options.deps,
   };
   const activities = createActivities(deps);
+  const { deliverNotification } = createNotifyActivities({
+    policy: notifyPolicyFor(config),
+    secret: resolveNotifySecret(config),
+    timeoutMs: config.notify.retry.attemptTimeoutMs,
+    publicBaseUrl: config.notify.publicBaseUrl,
+  });
   const workflowSource = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
     : { workflowsPath };
@@ -118,6 +127,8 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
       trackTask: activities.trackTask,
       // Run as a local activity at the end of a task: one marker event instead of a round trip.
       catalogTask: activities.catalogTask,
+      // A task's terminal event to the app: retried for hours, beside the workflows it belongs to.
+      deliverNotification,
     },
     interceptors,
     ...(tracing ? { sinks: tracing.sinks } : {}),

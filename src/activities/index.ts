@@ -16,3 +16,4 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type MusicActivities = ReturnType<typeof createActivities>;
+export type { NotifyActivities } from './notify.ts';

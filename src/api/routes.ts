@@ -18,6 +18,8 @@ import { isProviderTaskId } from '../provider/taskId.ts';
 import { callbackUrlFor } from '../webhook/token.ts';
 import * as contract from '../contract/schemas.ts';
 import { ProviderRejected, TaskError } from '../tasks/errors.ts';
+import { notifyPolicyFor } from '../notifications/policy.ts';
+import { checkNotifyUrl, notifyUrlSchema } from './notifyUrl.ts';
 
 const taskIdParams = z.object({
   taskId: z.string().trim().refine(isProviderTaskId, '1 to 128 letters, digits, . _ : -'),
@@ -65,6 +67,7 @@ export function validateInput(kind: TaskKind, input: unknown): Record<string, un
 export async function taskRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const { tasks, metrics } = app.deps;
+  const notifyPolicy = notifyPolicyFor(app.config);
   requireApiToken(app);
 
   app.post(
@@ -80,15 +83,17 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
           kind: kindSchema,
           input: z.record(z.string(), z.unknown()),
           idempotencyKey: idempotencyKeySchema.optional(),
+          notifyUrl: notifyUrlSchema.optional(),
         }),
         response: { 202: contract.submitAnswer, ...contract.errors(400, 401, 413, 415, 422, 429, 502, 503) },
       },
     },
     async (request, reply) => {
-      const { kind, idempotencyKey } = request.body;
+      const { kind, idempotencyKey, notifyUrl } = request.body;
       let input;
       try {
         input = validateInput(kind, request.body.input);
+        checkNotifyUrl(notifyPolicy, notifyUrl);
       } catch (error) {
         metrics.submissions.labels(kind, 'invalid').inc();
         throw error;
@@ -99,6 +104,7 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
           input,
           idempotencyKey ?? randomUUID(),
           describeInput(input, kind),
+          notifyUrl,
         );
         if (submission.status === 'QUEUED') {
           metrics.submissions.labels(kind, 'queued').inc();
@@ -150,13 +156,14 @@ export async function taskRoutes(root: FastifyInstance): Promise<void> {
         description: 'Idempotent: 201 when tracking starts, 200 when the task was already tracked.',
         tags: ['tasks'],
         params: taskIdParams,
-        body: z.object({ kind: kindSchema }),
+        body: z.object({ kind: kindSchema, notifyUrl: notifyUrlSchema.optional() }),
         response: { 200: contract.tracked, 201: contract.tracked, ...contract.errors(400, 401, 409, 415) },
       },
     },
     async (request, reply) => {
       const { taskId } = request.params;
-      const tracked = await tasks.track(taskId, request.body.kind);
+      checkNotifyUrl(notifyPolicy, request.body.notifyUrl);
+      const tracked = await tasks.track(taskId, request.body.kind, request.body.notifyUrl);
       return reply.code(tracked.created ? 201 : 200).send({
         taskId,
         workflowId: musicTaskWorkflowId(taskId),

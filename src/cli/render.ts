@@ -30,6 +30,11 @@ export function describeTask(view: TaskView): string {
   ];
   if (view.notice) lines.push(`  notice     ${view.notice.code}: ${view.notice.message}`);
   if (view.error) lines.push(`  error      ${view.error.code}: ${view.error.message}`);
+  const notification = view.notification;
+  if (notification) {
+    const outcome = notification.error ? ` (${notification.error.code}: ${notification.error.message})` : '';
+    lines.push(`  notified   ${notification.event} to ${notification.url}: ${notification.status}${outcome}`);
+  }
   for (const asset of view.assets) {
     lines.push(`  asset      ${asset.path}  ${asset.bytes} B  sha256 ${asset.sha256.slice(0, 12)}…`);
     if (asset.url) lines.push(`             ${asset.url}`);

@@ -67,6 +67,17 @@ export const providerCall = z
   })
   .meta({ id: 'ProviderCall' });
 
+export const notification = z
+  .object({
+    event: z.enum(['task.ready', 'task.failed', 'task.timed_out', 'task.cancelled']),
+    webhookId: z.string().describe('the `webhook-id` every delivery attempt carries'),
+    url: z.string().describe('the notification URL, without its query string'),
+    status: z.enum(['delivering', 'delivered', 'failed']),
+    deliveredAt: isoTime.optional(),
+    error: failure.optional().describe('why it was given up'),
+  })
+  .meta({ id: 'Notification' });
+
 export const lyricsText = z.object({ title: z.string().optional(), text: z.string() }).meta({ id: 'Lyrics' });
 
 export const taskView = z
@@ -93,6 +104,9 @@ export const taskView = z
     providerCall: providerCall.optional().describe("set while the task waits for the provider's budget"),
     error: failure.optional(),
     notice: failure.optional().describe('something to know while the task runs'),
+    notification: notification
+      .optional()
+      .describe('the terminal event delivered to notifyUrl (or NOTIFY_URL): delivering, delivered or failed'),
   })
   .meta({ id: 'TaskView' });
 

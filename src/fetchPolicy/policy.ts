@@ -107,7 +107,12 @@ export class FetchPolicy {
     }
   }
 
-  private checkUrl(text: string): URL {
+  /**
+   * Checks what can be checked before any lookup: the scheme, and a literal address against the
+   * allowed origins (the API refuses a literal private `notifyUrl` with it).
+   * @throws FetchPolicyError `refused`
+   */
+  checkUrl(text: string): URL {
     let url: URL;
     try {
       url = new URL(text);
@@ -171,9 +176,10 @@ export class FetchPolicy {
     const kept: Buffer[] = [];
     let size = 0;
     for await (const chunk of response) {
-      if (size >= limit) continue; // drained, not kept
       kept.push((chunk as Buffer).subarray(0, limit - size));
       size += (chunk as Buffer).length;
+      // Past the cap the answer is cut off (the socket closed), neither kept nor read to its end.
+      if (size >= limit) break;
     }
     return { status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(kept) };
   }

@@ -18,7 +18,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { SubmissionView, TaskSummary, TaskView } from '../contract/schemas.ts';
 import type { Config } from '../config.ts';
-import type { TaskKind } from '../provider/kinds.ts';
+import { notifyTargetSignal, type NotifyRetry, type NotifyTarget } from '../notifications/events.ts';
+import { SUCCESS_STATUS, type TaskKind } from '../provider/kinds.ts';
 import {
   callbackSignal,
   earlyCallbackSignal,
@@ -37,7 +38,7 @@ import {
   type SubmissionOutcome,
   type SubmissionRejected,
 } from '../workflows/definitions.ts';
-import { CANCELLED, type TaskView as WorkflowView } from '../workflows/state.ts';
+import { CANCELLED, isSettled, type TaskView as WorkflowView } from '../workflows/state.ts';
 import {
   ProviderRejected,
   SubmissionFailed,
@@ -54,6 +55,8 @@ export interface TrackingSettings {
   postprocessTaskQueue: string;
   providerTaskQueue: string;
   timing: MusicTaskInput['timing'];
+  /** Notifications: the default URL (NOTIFY_URL) for tasks that name none, and the retry schedule. */
+  notify?: { defaultUrl?: string; retry: NotifyRetry };
 }
 
 export function trackingSettings(config: Config): TrackingSettings {
@@ -62,7 +65,14 @@ export function trackingSettings(config: Config): TrackingSettings {
     postprocessTaskQueue: config.temporal.postprocessTaskQueue,
     providerTaskQueue: config.temporal.providerTaskQueue,
     timing: config.timing,
+    notify: { defaultUrl: config.notify.url, retry: config.notify.retry },
   };
+}
+
+/** Where a task's terminal event goes: `url`, on this deployment's retry schedule. */
+export function notifyTarget(settings: TrackingSettings, url: string): NotifyTarget {
+  if (!settings.notify) throw new Error('these tracking settings have no notification schedule');
+  return { url, retry: settings.notify.retry };
 }
 
 export interface SubmissionSettings {
@@ -115,6 +125,8 @@ export class TaskClient {
     input: Record<string, unknown>,
     idempotencyKey: string,
     summary: string | undefined,
+    /** Where the task's terminal event goes (else NOTIFY_URL, if set). */
+    notifyUrl?: string,
   ): Promise<Submitted | Queued> {
     const workflowId = submissionWorkflowId(idempotencyKey);
     const args: SubmissionInput = {
@@ -127,6 +139,7 @@ export class TaskClient {
         timing: this.tracking.timing,
         postprocessTaskQueue: this.tracking.postprocessTaskQueue,
         providerTaskQueue: this.tracking.providerTaskQueue,
+        ...(notifyUrl ? { notify: notifyTarget(this.tracking, notifyUrl) } : {}),
       },
     };
     let handle: WorkflowHandle;
@@ -261,10 +274,16 @@ export class TaskClient {
   }
 
   /**
-   * Tracks a task submitted elsewhere. `created` is false when it was already tracked.
+   * Tracks a task submitted elsewhere. `created` is false when it was already tracked; a running
+   * task given a `notifyUrl` is told at once.
    * @throws KindMismatch when it is tracked as another kind
    */
-  async track(taskId: string, kind: TaskKind): Promise<{ created: boolean; kind: TaskKind; status: string }> {
+  async track(
+    taskId: string,
+    kind: TaskKind,
+    /** Where the task's terminal event goes (else NOTIFY_URL, if set). */
+    notifyUrl?: string,
+  ): Promise<{ created: boolean; kind: TaskKind; status: string }> {
     const existing = await this.describeTask(taskId).catch((error: unknown) => {
       if (error instanceof TaskNotFound) return undefined;
       throw error;
@@ -272,6 +291,11 @@ export class TaskClient {
     if (existing) {
       const trackedKind = existing.typedSearchAttributes.get(MusicTaskKindKey) ?? kind;
       if (trackedKind !== kind) throw new KindMismatch(taskId, trackedKind);
+      if (notifyUrl && existing.status.name === 'RUNNING') {
+        await this.temporal.workflow
+          .getHandle(existing.workflowId)
+          .signal(notifyTargetSignal, notifyTarget(this.tracking, notifyUrl));
+      }
       return {
         created: false,
         kind,
@@ -281,6 +305,7 @@ export class TaskClient {
     await this.startTracking(taskId, kind, {
       submittedAt: new Date().toISOString(),
       firstPollMs: FIRST_POLL_OF_TRACKED_MS,
+      ...(notifyUrl ? { notify: notifyTarget(this.tracking, notifyUrl) } : {}),
     });
     return { created: true, kind, status: 'PENDING' };
   }
@@ -411,11 +436,13 @@ export class TaskClient {
    */
   async cancel(taskId: string): Promise<'CANCELLING' | 'CANCELLED'> {
     const description = await this.describeTask(taskId);
-    if (description.status.name === 'RUNNING') {
+    const known = summaryOf(description);
+    // A settled task may still run while it notifies the app: it has finished all the same.
+    const finished = known.ready || (isSettled(known) && known.status !== SUCCESS_STATUS);
+    if (description.status.name === 'RUNNING' && !finished) {
       await this.temporal.workflow.getHandle(description.workflowId).cancel();
       return 'CANCELLING';
     }
-    const known = summaryOf(description);
     if (description.status.name === 'CANCELLED' || known.status === CANCELLED) return 'CANCELLED';
     throw new TaskAlreadyFinished(taskId, known.status, known.ready);
   }
@@ -430,6 +457,8 @@ export class TaskClient {
   }
 
   private startOptions(taskId: string, kind: TaskKind, extra: Partial<MusicTaskInput>) {
+    const defaultUrl = this.tracking.notify?.defaultUrl;
+    const notify = extra.notify ?? (defaultUrl ? notifyTarget(this.tracking, defaultUrl) : undefined);
     const input: MusicTaskInput = {
       taskId,
       kind,
@@ -437,6 +466,7 @@ export class TaskClient {
       postprocessTaskQueue: this.tracking.postprocessTaskQueue,
       providerTaskQueue: this.tracking.providerTaskQueue,
       ...extra,
+      ...(notify ? { notify } : {}),
     };
     return {
       workflowId: musicTaskWorkflowId(taskId),

@@ -4,6 +4,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { NotifyTarget } from '../notifications/events.ts';
 import type { TaskKind } from '../provider/kinds.ts';
 import type { CallbackSignal, TaskState, TaskView } from './state.ts';
 
@@ -49,6 +50,8 @@ export interface MusicTaskInput {
   callbackNonce?: string;
   /** The first poll's delay when not POLL_INTERVAL: a task tracked by id asks the provider at once. */
   firstPollMs?: number;
+  /** Where the task's terminal event is delivered; absent: nowhere (the task runs exactly as without). */
+  notify?: NotifyTarget;
   /** State carried over by continue-as-new. */
   state?: TaskState;
 }
@@ -61,7 +64,7 @@ export interface SubmissionInput {
   queuedAt: string;
   submitDeadlineMs: number;
   /** How the musicTask workflow that tracks the new task is started. */
-  tracking: Pick<MusicTaskInput, 'timing' | 'postprocessTaskQueue' | 'providerTaskQueue'>;
+  tracking: Pick<MusicTaskInput, 'timing' | 'postprocessTaskQueue' | 'providerTaskQueue' | 'notify'>;
 }
 
 export interface SubmissionResult {

@@ -49,6 +49,8 @@ import {
   type TaskView,
 } from './state.ts';
 import { formatWait, waitUntil } from './wait.ts';
+import { notifyTargetSignal } from '../notifications/events.ts';
+import { notifyApp } from './notify.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -138,6 +140,12 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
     published.details = details;
   };
 
+  // A task tracked again (PUT) with a notifyUrl: the terminal event goes there.
+  let notify = input.notify;
+  setHandler(notifyTargetSignal, (target) => {
+    notify = target;
+  });
+
   setHandler(statusQuery, () => toView(state, info.workflowId));
   setHandler(callbackSignal, (payload: unknown) => {
     const signal = readCallbackSignal(payload, state.kind, new Date().toISOString());
@@ -220,7 +228,12 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
         if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_LIMIT) {
           await condition(allHandlersFinished);
           state.runs += 1;
-          await continueAsNew<typeof musicTask>({ ...input, firstPollMs: undefined, state });
+          await continueAsNew<typeof musicTask>({
+            ...input,
+            firstPollMs: undefined,
+            state,
+            ...(notify ? { notify } : {}),
+          });
         }
         const remaining = deadline - Date.now();
         if (remaining <= 0) {
@@ -255,10 +268,12 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
     // Close as Temporal's own Canceled, the view recorded first (a query of the closed run reads it).
     recordCancelled(state, new Date().toISOString());
     publish();
+    if (notify) await notifyApp(state, notify, info.workflowId, publish);
     throw error;
   }
   state.updatedAt = new Date().toISOString();
   publish();
+  if (notify) await notifyApp(state, notify, info.workflowId, publish);
   return toView(state, info.workflowId);
 }
 

@@ -12,6 +12,7 @@ import type {
   TaskView as PublicTaskView,
 } from '../contract/schemas.ts';
 import type { CallbackPhase, ProviderFailure, ProviderSnapshot, TaskResult } from '../provider/types.ts';
+import type { NotificationRecord } from '../notifications/events.ts';
 
 export const TIMED_OUT = 'TIMED_OUT';
 export const CANCELLED = 'CANCELLED';
@@ -86,6 +87,8 @@ export interface TaskState {
   /** A callback arrived since the last wait: polling backs off from the start again. */
   heardFromProvider: boolean;
   runs: number;
+  /** The terminal event's delivery to the app; absent for a task with no notification URL. */
+  notification?: NotificationRecord;
 }
 
 /**
@@ -297,6 +300,7 @@ export function toView(state: TaskState, workflowId: string): TaskView {
     ...(state.providerCall ? { providerCall: state.providerCall } : {}),
     ...(state.error ? { error: state.error } : {}),
     ...(notFoundNotice(state) ? { notice: notFoundNotice(state) } : {}),
+    ...(state.notification ? { notification: state.notification } : {}),
   };
 }
 
@@ -324,5 +328,11 @@ export function describeProgress(state: TaskState): string {
   if (state.error) lines.push(`- error: \`${state.error.code}\` ${state.error.message}`);
   const notice = notFoundNotice(state);
   if (notice) lines.push(`- notice: \`${notice.code}\` ${notice.message}`);
+  if (state.notification) lines.push(describeNotification(state.notification));
   return lines.join('\n');
+}
+
+function describeNotification(notification: NotificationRecord): string {
+  const line = `- notification \`${notification.event}\` to ${notification.url}: **${notification.status}**`;
+  return notification.error ? `${line} — \`${notification.error.code}\` ${notification.error.message}` : line;
 }

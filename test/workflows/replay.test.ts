@@ -14,6 +14,7 @@ import { musicTaskWorkflowId } from '../../src/workflows/definitions.ts';
 import { errorCallback, songCallback } from '../support/callbacks.ts';
 import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
 import { startStack } from '../support/stack.ts';
+import { NotifyReceiver } from '../notifications/receiver.ts';
 
 const historiesDir = join(import.meta.dirname, '..', 'fixtures', 'histories');
 
@@ -35,10 +36,16 @@ export function withoutMachinePaths(json: string): string {
 async function record(): Promise<void> {
   const provider = new FakeProvider();
   const media = await new MediaServer().start();
+  const notifySecret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+  const receiver = await new NotifyReceiver(notifySecret).start();
   const stack = await startStack({
     provider,
-    mediaOrigins: [media.url],
-    env: { POLL_INTERVAL: '200ms', POLL_MAX_INTERVAL: '400ms' },
+    env: {
+      POLL_INTERVAL: '200ms',
+      POLL_MAX_INTERVAL: '400ms',
+      NOTIFY_SECRET: notifySecret,
+      FETCH_ALLOWED_ORIGINS: [media.url, receiver.origin].join(','),
+    },
   });
   const save = async (name: string, taskId: string) => {
     const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
@@ -83,8 +90,22 @@ async function record(): Promise<void> {
     await stack.api('PUT', `/v1/tasks/${cancelled}`, { kind: 'music' });
     await stack.api('DELETE', `/v1/tasks/${cancelled}`);
     await save('song-cancelled', cancelled);
+
+    // With a notifyUrl: the terminal event's delivery, after the store and after a cancellation.
+    const notified = await provider.submit('music');
+    const notifiedResult = media.songResult(notified);
+    await stack.api('PUT', `/v1/tasks/${notified}`, { kind: 'music', notifyUrl: receiver.url });
+    provider.set(notified, 'music', 'SUCCESS', notifiedResult);
+    await stack.postCallback('music', songCallback('complete', notified, notifiedResult, true));
+    await save('song-notified', notified);
+
+    const cancelledNotified = await provider.submit('music');
+    await stack.api('PUT', `/v1/tasks/${cancelledNotified}`, { kind: 'music', notifyUrl: receiver.url });
+    await stack.api('DELETE', `/v1/tasks/${cancelledNotified}`);
+    await save('song-cancelled-notified', cancelledNotified);
   } finally {
     await stack.close();
+    await receiver.stop();
     await media.close();
   }
 }
@@ -93,7 +114,7 @@ describe('recorded histories replay deterministically', () => {
   it('replays every history under test/fixtures/histories', async () => {
     if (process.env.RECORD_HISTORIES) await record();
     const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
-    assert.ok(files.length >= 4, 'histories are recorded');
+    assert.ok(files.length >= 6, 'histories are recorded');
     const histories = files.map((file) => ({
       workflowId: file.replace(/\.json$/, ''),
       history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, file), 'utf8'))),
