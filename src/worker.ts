@@ -57,7 +57,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
   if (!(await ensureSearchAttributes(clientConnection, config.temporal.namespace))) {
     logger.warn(
       { namespace: config.temporal.namespace },
-      'cannot list search attributes with these credentials: register MusicTaskStatus, MusicTaskKind (Keyword) and MusicTaskReady (Bool) in the namespace',
+      'cannot list search attributes with these credentials: register MusicTaskStatus, MusicTaskKind (Keyword), MusicTaskReady (Bool), MusicTaskEventAt and MusicTaskEventSeq (Int) in the namespace',
     );
   }
   const secret = resolveWebhookSecret(config);

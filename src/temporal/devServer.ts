@@ -48,6 +48,8 @@ export interface DevServerOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** `pipe`: the caller reads `process.stdout`/`stderr` (npm start formats them); default `inherit`. */
   output?: 'inherit' | 'pipe';
+  /** Dynamic configuration beyond {@link SERVER_DYNAMIC_CONFIG} (a test's own limits). */
+  dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface DevServer {
@@ -78,7 +80,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
-  for (const [key, value] of Object.entries(SERVER_DYNAMIC_CONFIG))
+  for (const [key, value] of Object.entries({ ...SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const output = options.output ?? 'inherit';

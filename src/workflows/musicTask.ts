@@ -26,6 +26,8 @@ import { taskNonce } from './callbackNonce.ts';
 import { readCallbackSignal, refusalOf } from './signalInput.ts';
 import {
   callbackSignal,
+  MusicTaskEventAtKey,
+  MusicTaskEventSeqKey,
   MusicTaskKindKey,
   MusicTaskReadyKey,
   MusicTaskStatusKey,
@@ -48,6 +50,19 @@ import {
   type TaskState,
   type TaskView,
 } from './state.ts';
+import {
+  eventsAfter,
+  eventsQuery,
+  noteStatus,
+  recordCallbackEvent,
+  recordEnd,
+  recordPollEvent,
+  recordProviderCallEvent,
+  startEventLog,
+  startIdlePublisher,
+  takeEventAttributes,
+  unpublished,
+} from './events.ts';
 import { formatWait, waitUntil } from './wait.ts';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -125,13 +140,21 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   const { pollIntervalMs, pollMaxIntervalMs, taskDeadlineMs } = input.timing;
   const deadline = Date.parse(state.submittedAt) + taskDeadlineMs;
   const published = { status: '', ready: false, details: '' };
+  startEventLog(state);
+  /** What would wake the main line now: the idle publisher leaves the publishing to it then. */
+  let mainWakes: () => boolean = () => false;
 
   const publish = () => {
-    if (state.status !== published.status || state.ready !== published.ready) {
+    noteStatus(state);
+    if (state.status !== published.status || state.ready !== published.ready || unpublished(state)) {
+      // One upsert: the newest event rides with the status (a search attribute is a history event).
+      const newest = takeEventAttributes(state);
       upsertSearchAttributes([
         { key: MusicTaskStatusKey, value: state.status },
         { key: MusicTaskKindKey, value: state.kind },
         { key: MusicTaskReadyKey, value: state.ready },
+        { key: MusicTaskEventAtKey, value: newest.at },
+        { key: MusicTaskEventSeqKey, value: newest.seq },
       ]);
       published.status = state.status;
       published.ready = state.ready;
@@ -142,6 +165,7 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   };
 
   setHandler(statusQuery, () => toView(state, info.workflowId));
+  setHandler(eventsQuery, (afterSeq) => eventsAfter(state, afterSeq));
   setHandler(callbackSignal, (payload: unknown) => {
     const signal = readCallbackSignal(payload, state.kind, new Date().toISOString());
     const refusal =
@@ -157,6 +181,7 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
       return;
     }
     const duplicate = recordCallback(state, signal);
+    recordCallbackEvent(state, signal.callback.phase, duplicate);
     // Debug: the webhook already logs each callback at info, with its outcome.
     if (!duplicate) log.debug('callback', { taskId: state.taskId, phase: signal.callback.phase });
   });
@@ -168,7 +193,9 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   const poll = async (reason: 'timer' | 'confirm') => {
     const purpose = reason === 'confirm' ? 'confirm' : 'poll';
     const at = new Date().toISOString();
+    const pollsBefore = state.pollCount;
     state.providerCall = { purpose, queuedAt: at };
+    recordProviderCallEvent(state);
     publish();
     const call = new CancellationScope();
     const answer = call.run(() =>
@@ -190,7 +217,10 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
         () => false,
         () => false,
       );
-      if (await Promise.race([settled, wanted.then(() => true)])) call.cancel();
+      mainWakes = () => state.confirmationWanted;
+      const withdraw = await Promise.race([settled, wanted.then(() => true)]);
+      mainWakes = () => false;
+      if (withdraw) call.cancel();
       watch.cancel();
       wanted.catch(() => undefined);
     }
@@ -212,8 +242,10 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
       if (failed.type === 'ProviderTaskNotFound') recordProviderNotFound(state);
     } finally {
       state.providerCall = undefined;
+      if (state.pollCount !== pollsBefore) recordPollEvent(state);
     }
   };
+  startIdlePublisher(state, publish, () => mainWakes());
 
   try {
     await CancellationScope.cancellable(async () => {
@@ -241,7 +273,9 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
         state.nextPollAt = new Date(Date.now() + delay).toISOString();
         publish();
         const news = () => state.confirmationWanted || state.heardFromProvider;
+        mainWakes = news;
         const woken = await waitUntil(news, delay, `wait for a callback; poll in ${formatWait(delay)}`);
+        mainWakes = () => false;
         if (woken) {
           if (state.heardFromProvider) backoff = pollIntervalMs;
           state.heardFromProvider = false;
@@ -268,10 +302,12 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
     }
     // Close as Temporal's own Canceled, the view recorded first (a query of the closed run reads it).
     state.updatedAt = new Date().toISOString();
+    recordEnd(state);
     publish();
     throw error;
   }
   state.updatedAt = new Date().toISOString();
+  recordEnd(state);
   publish();
   return toView(state, info.workflowId);
 }

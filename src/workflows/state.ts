@@ -10,6 +10,7 @@ import type {
   ProviderSnapshot,
   TaskResult,
 } from '../provider/types.ts';
+import type { EventLog } from './eventTypes.ts';
 
 export const TIMED_OUT = 'TIMED_OUT';
 export const CANCELLED = 'CANCELLED';
@@ -119,6 +120,8 @@ export interface TaskState {
   /** A callback arrived since the last wait: polling backs off from the start again. */
   heardFromProvider: boolean;
   runs: number;
+  /** The task's events (`events.ts`); absent in a state carried over from a run without one. */
+  log?: EventLog;
 }
 
 /** What the query `status` and `GET /v1/tasks/:taskId` answer. */
