@@ -288,7 +288,9 @@ export class TaskStore {
       }
     }
     if (description.status.name === 'COMPLETED' || description.status.name === 'CONTINUED_AS_NEW') {
-      return (await handle.result()) as TaskView;
+      // The result carries the task's final events too (for its event stream): the view is the rest.
+      const { eventLog: _eventLog, ...view } = (await handle.result()) as TaskView & { eventLog?: unknown };
+      return view;
     }
     if (description.status.name === 'CANCELLED') {
       // A cancelled run recorded its view before closing: a query of the closed run replays it.

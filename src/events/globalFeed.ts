@@ -17,28 +17,33 @@ import {
   MusicTaskEventSeqKey,
   MusicTaskKindKey,
 } from '../workflows/definitions.ts';
-import { eventsQuery, type TaskEvent } from '../workflows/events.ts';
+import type { TaskEvent } from '../workflows/events.ts';
+import { readEvents } from './readEvents.ts';
 import { comparePositions, positionAt, type Position } from './eventIds.ts';
 
 /** How often visibility is asked while someone subscribes. */
-export const SCAN_INTERVAL_MS = 200;
+export const SCAN_INTERVAL_MS = 100;
 /** How far behind the newest event each scan looks again: visibility's lag and clock skew. */
 export const LOOKBACK_MS = 5_000;
 /**
  * How old an event must be before it is handed on, so that visibility shows everything recorded
  * before it: at least this, more when scans find events later (the 99th percentile of the recent
- * ones, a busy worker completes its workflow tasks later), at most {@link SETTLE_MAX_MS}.
+ * ones, of the last 10 s: a busy worker completes its workflow tasks later), at most {@link SETTLE_MAX_MS}.
  */
 export const SETTLE_MIN_MS = 250;
 export const SETTLE_MAX_MS = 5_000;
-/** Recent found-lags the settle time is taken from. */
-const LAG_SAMPLES = 500;
+/** Found-lags of this recent a window make the settle time: it recovers soon after a stall. */
+const LAG_WINDOW_MS = 10_000;
+const LAG_SAMPLES = 2_000;
 /** The buffer keeps this many events at most, and none older than {@link BUFFER_AGE_MS}. */
 const BUFFER_MAX = 20_000;
 const BUFFER_AGE_MS = 5 * 60_000;
 /** Queries in flight at once for one scan. */
 const QUERY_CONCURRENCY = 8;
-const QUERY_DEADLINE_MS = 5_000;
+/** A query that takes longer is given up for this scan (the task is seen again next scan). */
+const QUERY_DEADLINE_MS = 2_000;
+/** A task that keeps not answering is asked again at most this far apart. */
+const RETRY_FAILING_MAX_MS = 30_000;
 /** A resume from further back than the buffer reads at most this many changed tasks. */
 export const CATCH_UP_MAX_TASKS = 2_000;
 /** A Last-Event-ID older than this is not resumed (the tasks' own logs are bounded). */
@@ -85,6 +90,8 @@ interface KnownTask {
 
 interface Row {
   taskId: string;
+  /** The run's status in visibility (`RUNNING`, `COMPLETED`, …). */
+  status: string;
   kind: TaskKind;
   seq: number;
   atMs: number;
@@ -115,6 +122,14 @@ export class GlobalFeed {
   private readonly known = new Map<string, KnownTask>();
   private readonly subscribers = new Set<Entry>();
   private newestAtMs = 0;
+  /** Tasks whose query is out, with the time after which their unknown events lie. */
+  private readonly inFlight = new Map<string, number>();
+  private queriesRunning = 0;
+  /** Tasks whose last query failed, and when to ask again. */
+  private readonly failing = new Map<string, { failures: number; retryAt: number }>();
+  /** Moves when the poller stops and forgets: a query answered after that is dropped. */
+  private generation = 0;
+  private readonly queryQueue: (() => Promise<void>)[] = [];
   /** Subscribers still catching up (not in `subscribers` yet). */
   private pending = 0;
   private running = false;
@@ -140,7 +155,7 @@ export class GlobalFeed {
     } = {},
   ) {}
 
-  private lags: number[] = [];
+  private lags: { at: number; lagMs: number }[] = [];
   private adaptiveSettleMs = SETTLE_MIN_MS;
   /** When this poller began: events recorded before it say nothing about visibility's lag. */
   private begunAt = 0;
@@ -151,13 +166,18 @@ export class GlobalFeed {
 
   private noteLag(lagMs: number): void {
     this.options.onFound?.(lagMs);
-    this.lags.push(lagMs);
+    this.lags.push({ at: Date.now(), lagMs });
     if (this.lags.length > LAG_SAMPLES) this.lags.shift();
   }
 
   private updateSettle(): void {
-    if (!this.lags.length) return;
-    const sorted = [...this.lags].sort((a, b) => a - b);
+    const since = Date.now() - LAG_WINDOW_MS;
+    while (this.lags.length && this.lags[0]!.at < since) this.lags.shift();
+    if (!this.lags.length) {
+      this.adaptiveSettleMs = SETTLE_MIN_MS;
+      return;
+    }
+    const sorted = this.lags.map((sample) => sample.lagMs).sort((a, b) => a - b);
     const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
     this.adaptiveSettleMs = Math.min(SETTLE_MAX_MS, Math.max(SETTLE_MIN_MS, p99 + 50));
   }
@@ -231,8 +251,10 @@ export class GlobalFeed {
       if (!this.subscribers.size && !this.pending) {
         // Nobody listens: stop scanning; the next subscriber starts again from its own position.
         this.running = false;
+        this.generation += 1;
         this.buffer = [];
         this.known.clear();
+        this.failing.clear();
         this.stats.buffered = 0;
         return;
       }
@@ -265,6 +287,7 @@ export class GlobalFeed {
       if (seq === undefined || atMs === undefined) continue;
       yield {
         taskId: execution.workflowId.replace(/^music-task-/, ''),
+        status: execution.status.name,
         kind: (attributes.get(MusicTaskKindKey) ?? 'music') as TaskKind,
         seq: Number(seq),
         atMs: Number(atMs),
@@ -273,51 +296,81 @@ export class GlobalFeed {
     }
   }
 
-  private async eventsOf(taskId: string, afterSeq: number): Promise<TaskEvent[]> {
-    const handle = this.client.workflow.getHandle(`music-task-${taskId}`);
-    const page = await this.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-      handle.query(eventsQuery, afterSeq),
-    );
-    return page.events;
+  private async eventsOf(taskId: string, afterSeq: number, status?: string): Promise<TaskEvent[]> {
+    return (await readEvents(this.client, taskId, afterSeq, QUERY_DEADLINE_MS, status)).events;
   }
 
+  /**
+   * One visibility read: each task whose `MusicTaskEventSeq` moved gets a query of its new events,
+   * in the background (a slow query does not hold the next scans). While a task's query is out,
+   * nothing after its last known event is released (see {@link releaseAll}).
+   */
   private async scan(): Promise<void> {
     this.stats.scans += 1;
     const startedAt = Date.now();
     const since = Math.min(this.newestAtMs || Date.now(), Date.now()) - LOOKBACK_MS;
-    const changed: Row[] = [];
     for await (const row of this.rows(since)) {
       const known = this.known.get(row.taskId);
-      if (!known || row.seq > known.lastSeq) changed.push(row);
+      const retryAt = this.failing.get(row.taskId)?.retryAt ?? 0;
+      if ((!known || row.seq > known.lastSeq) && !this.inFlight.has(row.taskId) && retryAt <= startedAt)
+        this.fetch(row, startedAt);
       if (row.atMs > this.newestAtMs) this.newestAtMs = row.atMs;
     }
-    await eachLimited(changed, QUERY_CONCURRENCY, async (row) => {
-      const known = this.known.get(row.taskId);
-      let events: TaskEvent[];
-      try {
-        events = await this.eventsOf(row.taskId, known?.lastSeq ?? 0);
-      } catch {
-        return; // the next scan sees the task again (its seq is still ahead)
-      }
-      // Another query may have answered meanwhile: only what is still new counts.
-      const current = this.known.get(row.taskId);
-      const fresh = events.filter((event) => event.seq > (current?.lastSeq ?? 0));
-      const newest = fresh.at(-1);
-      if (!newest) return;
-      this.known.set(row.taskId, {
-        kind: row.kind,
-        lastSeq: newest.seq,
-        lastAtMs: Date.parse(newest.at),
-      });
-      for (const event of fresh) {
-        if (Date.parse(event.at) >= this.begunAt) this.noteLag(startedAt - Date.parse(event.at));
-      }
-      this.add(fresh.map((event) => toGlobal(row.taskId, row.kind, event)));
-    });
     this.scannedAt = startedAt;
     this.updateSettle();
     this.stats.settleMs = this.settleMs;
     this.trim();
+  }
+
+  /** Queries a task's new events (at most {@link QUERY_CONCURRENCY} at once) and files them. */
+  private fetch(row: Row, listedAt: number): void {
+    const known = this.known.get(row.taskId);
+    // Its unknown events come after what is known of it (after the buffer's start for a new task).
+    // A task that did not answer last time (its worker is gone) holds nobody back.
+    if (!this.failing.has(row.taskId))
+      this.inFlight.set(row.taskId, known ? known.lastAtMs : this.start.atMs);
+    else this.inFlight.set(row.taskId, Infinity);
+    const generation = this.generation;
+    const run = async () => {
+      try {
+        const events = await this.eventsOf(row.taskId, known?.lastSeq ?? 0, row.status);
+        if (generation !== this.generation) return;
+        // Only what is still new counts.
+        const current = this.known.get(row.taskId);
+        const fresh = events.filter((event) => event.seq > (current?.lastSeq ?? 0));
+        const newest = fresh.at(-1);
+        if (!newest) return;
+        this.known.set(row.taskId, { kind: row.kind, lastSeq: newest.seq, lastAtMs: Date.parse(newest.at) });
+        for (const event of fresh) {
+          // Lag from being recorded to the visibility read that showed it (the query's time not counted).
+          if (Date.parse(event.at) >= this.begunAt) this.noteLag(listedAt - Date.parse(event.at));
+        }
+        this.failing.delete(row.taskId);
+        this.add(fresh.map((event) => toGlobal(row.taskId, row.kind, event)));
+      } catch {
+        // Asked again a little later (its seq is still ahead); meanwhile it holds nothing back.
+        const failures = (this.failing.get(row.taskId)?.failures ?? 0) + 1;
+        this.failing.set(row.taskId, {
+          failures,
+          retryAt: Date.now() + Math.min(RETRY_FAILING_MAX_MS, 500 * 2 ** failures),
+        });
+      } finally {
+        this.inFlight.delete(row.taskId);
+        this.queryDone();
+      }
+    };
+    if (this.queriesRunning < QUERY_CONCURRENCY) {
+      this.queriesRunning += 1;
+      void run();
+    } else {
+      this.queryQueue.push(run);
+    }
+  }
+
+  private queryDone(): void {
+    const next = this.queryQueue.shift();
+    if (next) void next();
+    else this.queriesRunning -= 1;
   }
 
   /** Index of the first buffered event after `position` (binary search). */
@@ -365,6 +418,9 @@ export class GlobalFeed {
       this.buffer.splice(0, drop);
     }
     if (this.buffer.length === 0 && this.released.atMs < oldest) this.start = this.released;
+    for (const [taskId, failing] of this.failing) {
+      if (failing.retryAt < Date.now() - 60_000) this.failing.delete(taskId);
+    }
     for (const [taskId, known] of this.known) {
       if (known.lastAtMs < this.start.atMs - LOOKBACK_MS) this.known.delete(taskId);
     }
@@ -374,8 +430,11 @@ export class GlobalFeed {
   /** Hands every settled event on to every subscriber. */
   private releaseAll(): void {
     const previous = this.released;
-    // Settled: recorded long enough before the scan's own visibility read that it would have shown.
-    const settled = positionAt(this.scannedAt - this.settleMs);
+    // Settled: recorded long enough before the last visibility read that it would have shown, and
+    // not after what a task still being queried may hold.
+    let settledAt = this.scannedAt - this.settleMs;
+    for (const floor of this.inFlight.values()) settledAt = Math.min(settledAt, floor);
+    const settled = positionAt(settledAt);
     if (comparePositions(settled, this.released) > 0) this.released = settled;
     // The events that settled since the last time, found once for everyone.
     const fresh = this.buffer.slice(this.after(previous), this.after(this.released));
@@ -411,7 +470,7 @@ export class GlobalFeed {
       let events: TaskEvent[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          events = await this.eventsOf(row.taskId, 0);
+          events = await this.eventsOf(row.taskId, 0, row.status);
           break;
         } catch {
           await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));

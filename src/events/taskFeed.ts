@@ -7,7 +7,8 @@
 import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { MusicTaskKindKey, musicTaskWorkflowId } from '../workflows/definitions.ts';
-import { eventsQuery, type EventsPage, type TaskEvent } from '../workflows/events.ts';
+import type { EventsPage, TaskEvent } from '../workflows/events.ts';
+import { readEvents } from './readEvents.ts';
 
 const EventType = proto.temporal.api.enums.v1.EventType;
 /** History events after which the task's state may have changed: a completed workflow task, a close. */
@@ -29,6 +30,9 @@ const QUERY_DEADLINE_MS = 5_000;
 /** A failed query or long poll is tried again after this, doubling up to the maximum. */
 const RETRY_MS = 250;
 const RETRY_MAX_MS = 5_000;
+/** A query without waiting for the long poll: this soon after a change, doubling to the maximum while quiet. */
+const CHECK_MIN_MS = 250;
+const CHECK_MAX_MS = 8_000;
 /** A feed nobody subscribes to any more is dropped after this (a reconnect right away reuses it). */
 export const FEED_IDLE_MS = 30_000;
 
@@ -78,7 +82,7 @@ export class TaskFeed {
   private runId: string | undefined;
   private historyToken: Uint8Array | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  private primed = false;
+  private primed: Promise<void> | undefined;
   /** Queries one at a time: two answers read against the same `lastSeq` would hand events on twice. */
   private refreshing: Promise<void> = Promise.resolve();
   private readonly workflowId: string;
@@ -99,12 +103,19 @@ export class TaskFeed {
    * Reads the task's log as it stands now. Throws WorkflowNotFoundError for a task that is not
    * tracked; a task whose worker does not answer yet is not an error (the feed keeps asking).
    */
-  async prime(): Promise<void> {
-    if (this.primed) return;
+  prime(): Promise<void> {
+    // Subscribers that come together share one first read.
+    this.primed ??= this.firstRead().catch((error: unknown) => {
+      this.primed = undefined;
+      throw error;
+    });
+    return this.primed;
+  }
+
+  private async firstRead(): Promise<void> {
     const description = await this.deps.client.workflow.getHandle(this.workflowId).describe();
     this.runId ??= description.runId;
     this.kind = description.typedSearchAttributes.get(MusicTaskKindKey) ?? 'unknown';
-    this.primed = true;
     await this.refreshNow();
   }
 
@@ -155,13 +166,30 @@ export class TaskFeed {
 
   private async run(): Promise<void> {
     let retryMs = RETRY_MS;
+    let checkMs = CHECK_MIN_MS;
     const signal = this.abort.signal;
+    // The history long poll wakes the feed as the workflow moves; a query now and then (often
+    // right after a change, rarely when quiet) catches a wake-up the long poll did not give.
+    let waiting: Promise<{ closed: string | undefined }> | undefined;
     while (this.subscribers.size && !this.ended && !signal.aborted) {
       try {
-        const closed = await this.waitForChange(signal);
-        await this.refresh(closed);
+        waiting ??= this.waitForChange(signal).then((closed) => ({ closed }));
+        const outcome = await Promise.race([
+          waiting,
+          new Promise<'check'>((resolve) => setTimeout(() => resolve('check'), checkMs).unref()),
+        ]);
+        if (outcome === 'check') {
+          const before = this.lastSeq;
+          await this.refresh();
+          checkMs = this.lastSeq > before ? CHECK_MIN_MS : Math.min(checkMs * 2, CHECK_MAX_MS);
+          continue;
+        }
+        waiting = undefined;
+        await this.refresh(outcome.closed);
         retryMs = RETRY_MS;
+        checkMs = CHECK_MIN_MS;
       } catch (error) {
+        waiting = undefined;
         if (signal.aborted) return;
         if (error instanceof WorkflowNotFoundError) {
           // Gone (deleted by retention): nothing more will come.
@@ -230,12 +258,17 @@ export class TaskFeed {
     const handle = this.deps.client.workflow.getHandle(this.workflowId);
     let page: EventsPage;
     try {
-      page = await this.deps.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-        handle.query(eventsQuery, this.lastSeq),
-      );
+      page = await readEvents(this.deps.client, this.taskId, this.lastSeq, QUERY_DEADLINE_MS, closed);
     } catch (error) {
-      if (!closed || error instanceof WorkflowNotFoundError) throw error;
-      // A closed run that cannot answer (no log, or it cannot be replayed): end with what is known.
+      // A run that completed or was cancelled recorded its terminal event: ask again until it answers.
+      if (
+        !closed ||
+        closed === 'COMPLETED' ||
+        closed === 'CANCELED' ||
+        error instanceof WorkflowNotFoundError
+      )
+        throw error;
+      // Terminated or failed, and it cannot answer (it cannot be replayed): end with what is known.
       page = { events: [], lastSeq: this.lastSeq, firstSeq: this.firstSeq, ended: false };
     }
     this.firstSeq = page.firstSeq;

@@ -53,6 +53,7 @@ import {
 import {
   eventsAfter,
   eventsQuery,
+  type EventsPage,
   noteStatus,
   recordCallbackEvent,
   recordEnd,
@@ -132,7 +133,7 @@ const HISTORY_EVENTS_LIMIT = 2_000;
  * timer polls when they stay silent, a terminal callback is confirmed by one query, and finished
  * files are stored before the task is marked ready.
  */
-export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
+export async function musicTask(input: MusicTaskInput): Promise<TaskView & { eventLog?: EventsPage }> {
   const info = workflowInfo();
   const state: TaskState =
     input.state ??
@@ -309,7 +310,8 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   state.updatedAt = new Date().toISOString();
   recordEnd(state);
   publish();
-  return toView(state, info.workflowId);
+  // The final events ride in the result: a closed task's stream reads them without a worker.
+  return { ...toView(state, info.workflowId), eventLog: eventsAfter(state, 0) };
 }
 
 /** Every file in one activity: the history no longer grows with the file count. */

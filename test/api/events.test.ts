@@ -304,8 +304,14 @@ describe('event streams (real Temporal, fake provider)', () => {
         ),
       );
       second.close();
+      // A server that closes ends its open streams first (their clients reconnect elsewhere).
+      const lingering = await everything('', undefined, other.url);
+      await lingering.waitFor(() => lingering.movedIds.length > 0, 5_000, 'a first id');
+      const closing = other.close();
+      await lingering.closedByServer(5_000);
+      await closing;
     } finally {
-      await other.close();
+      await other.close().catch(() => undefined);
     }
   });
 
