@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [-- --only NAME …]`: the dev server's storage alone, webhook ingest
  * against its ceiling, end to end through the simulator with and without callbacks, the fleet at the
  * provider's rate limit (one and two workers), scale on one worker, worker memory against its
- * workflow cache, and the production shape (Temporal on PostgreSQL, one and two workers) beside the
+ * workflow cache, live progress over event streams (latency, 1,000 subscribers), and the production shape (Temporal on PostgreSQL, one and two workers) beside the
  * dev server. Each section gets its own Temporal, so no section's leftovers weigh on the next.
  * Prints the report; a full run writes it to bench/RESULTS.md.
  * `--quick` uses small counts (a smoke check, a few minutes) and writes nothing.
@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { benchClusterShape } from './sections/clusterShape.ts';
 import { benchEndToEnd } from './sections/endToEnd.ts';
+import { benchEvents } from './sections/events.ts';
 import { benchFleet } from './sections/fleet.ts';
 import { benchIngest } from './sections/ingest.ts';
 import { benchScale } from './sections/scale.ts';
@@ -39,6 +40,7 @@ const plan = quick
       scale: { counts: [40], pollIntervalMs: 4_000, windowMs: 4_000 },
       cache: { tasks: 40, cacheSizes: [1_000, 20] },
       shape: { tasksPerKind: 1, callbacks: 200, concurrency: 16 },
+      events: { latencySongs: 5, fanOutSongs: 5, subscribers: 100, globalSubscribers: 10 },
     }
   : {
       storage: { perRound: 500, rounds: 2, concurrency: 16 },
@@ -54,6 +56,7 @@ const plan = quick
       scale: { counts: [1_000, 5_000], pollIntervalMs: 10_000, windowMs: 20_000 },
       cache: { tasks: 1_500, cacheSizes: [1_000, 250] },
       shape: { tasksPerKind: 2, callbacks: 1_000, concurrency: 32 },
+      events: { latencySongs: 30, fanOutSongs: 50, subscribers: 1_000, globalSubscribers: 50 },
     };
 
 const say = (message: string) => process.stderr.write(`bench: ${message}\n`);
@@ -126,6 +129,18 @@ const SECTIONS: Record<string, (bundlePath: string) => Promise<string>> = {
     say('workflow cache…');
     return benchWorkflowCache({ ...plan.cache, bundlePath, dir, progress: say });
   },
+  events: (bundlePath) =>
+    onOwnTemporal('events', (temporal) =>
+      benchEvents({
+        temporal,
+        bundlePath,
+        dataDir: (label) => join(dir, `events-${label}`),
+        ...plan.events,
+        // A song takes ~15 s: the 1,000 subscribers are open while the songs still move.
+        timeScale: 0.1,
+        progress: say,
+      }),
+    ),
   'production-shape': (bundlePath) => {
     say('production shape…');
     return benchClusterShape({ ...plan.shape, bundlePath, dir, timeScale: 0.02, progress: say });

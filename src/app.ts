@@ -16,6 +16,8 @@ import * as contract from './contract/schemas.ts';
 import { TaskClient } from './tasks/client.ts';
 import { providerRoutes } from './api/provider.ts';
 import { taskRoutes } from './api/routes.ts';
+import { eventRoutes } from './api/events.ts';
+import { consoleRoutes } from './api/console.ts';
 import type { AssetStore } from './activities/assetStore.ts';
 import type { Catalog } from './catalog/types.ts';
 import { temporalReachable } from './temporal/connection.ts';
@@ -118,5 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(taskRoutes, { prefix: '/v1' });
   await app.register(libraryRoutes, { prefix: '/v1' });
   await app.register(providerRoutes, { prefix: '/v1' });
+  await app.register(eventRoutes, { prefix: '/v1' });
+  await app.register(consoleRoutes);
   return app;
 }

@@ -126,6 +126,8 @@ export const envSchema = z.object({
   /** Ports of the embedded dev server (only when TEMPORAL_ADDRESS is unset). */
   TEMPORAL_DEV_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
+  /** Where the Temporal UI is, for links to a task's workflow (the console); unset: the embedded one. */
+  TEMPORAL_UI_URL: httpUrl.optional(),
   MUSIC_API_BASE_URL: httpUrl.optional(),
   MUSIC_API_KEY: optionalText,
   /** `true`: a plain-http MUSIC_API_BASE_URL that is not loopback is accepted (a private network, the compose simulator). */
@@ -152,6 +154,10 @@ export const envSchema = z.object({
     .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
     .transform((value) => value === 'true' || value === '1')
     .default(false),
+  /** A comment line on an event stream after this long without an event. */
+  EVENTS_HEARTBEAT: duration('15s'),
+  /** Event streams one HTTP server holds open at once; more are refused with 503. */
+  EVENTS_MAX_STREAMS: z.coerce.number().int().positive().default(5_000),
   /** Serves `/metrics` on this port instead of PORT. */
   METRICS_PORT: portNumber.optional(),
   SIMULATOR_PORT: port(4000),
@@ -294,6 +300,10 @@ function buildConfig(env: Env) {
       postprocessConcurrency: env.POSTPROCESS_CONCURRENCY,
       devPort: env.TEMPORAL_DEV_PORT,
       uiPort: env.TEMPORAL_UI_PORT,
+      /** The Temporal UI's address, when known: TEMPORAL_UI_URL, else the embedded dev server's. */
+      uiUrl:
+        env.TEMPORAL_UI_URL ??
+        (env.TEMPORAL_ADDRESS ? undefined : `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`),
       /** Undefined: plaintext (the dev server, a cluster on a private network). */
       tls: tlsWanted
         ? { certPath: env.TEMPORAL_TLS_CERT, keyPath: env.TEMPORAL_TLS_KEY, caPath: env.TEMPORAL_TLS_CA }
@@ -326,6 +336,7 @@ function buildConfig(env: Env) {
     apiToken: env.API_TOKEN,
     apiOpen: env.API_OPEN,
     metricsPort: env.METRICS_PORT,
+    events: { heartbeatMs: env.EVENTS_HEARTBEAT, maxStreams: env.EVENTS_MAX_STREAMS },
     simulator: {
       port: env.SIMULATOR_PORT,
       host: env.SIMULATOR_HOST,

@@ -201,6 +201,7 @@ function banner(config: ReturnType<typeof loadConfig>, apiUrl: string): string {
     'music-tasks is up',
     `  API          ${apiUrl}`,
     `  API docs     ${apiUrl}/docs   (OpenAPI 3.1: ${apiUrl}/openapi.json)`,
+    `  Console      ${apiUrl}/   (live tasks, players, a form to submit a song)`,
     config.temporal.embedded
       ? `  Temporal UI  http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows?query=${tasksOnly}`
       : `  Temporal     ${config.temporal.address} (namespace ${config.temporal.namespace})`,

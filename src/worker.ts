@@ -62,7 +62,7 @@ export async function createMusicWorker(options: MusicWorkerOptions) {
   if (!(await ensureSearchAttributes(clientConnection, config.temporal.namespace))) {
     logger.warn(
       { namespace: config.temporal.namespace },
-      'cannot list search attributes with these credentials: register MusicTaskStatus, MusicTaskKind (Keyword) and MusicTaskReady (Bool) in the namespace',
+      'cannot list search attributes with these credentials: register MusicTaskStatus, MusicTaskKind (Keyword), MusicTaskReady (Bool), MusicTaskEventAt and MusicTaskEventSeq (Int) in the namespace',
     );
   }
   // Before the workers poll: a first deploy routes new runs to itself from its first task on.

@@ -28,6 +28,7 @@ export async function registerApiDocs(app: FastifyInstance, config: Config): Pro
       tags: [
         { name: 'tasks', description: 'Submit, track, read and cancel tasks' },
         { name: 'library', description: 'Ready tracks and the stored copies of their files' },
+        { name: 'events', description: 'Live progress as Server-Sent Events' },
         { name: 'webhooks', description: "The provider's callbacks" },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],

@@ -1,3 +1,4 @@
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { KIND_TIMELINES } from '../provider/timings.ts';
 import type {
   Cancelled,
@@ -9,6 +10,7 @@ import type {
   Tracked,
   TrackPage,
 } from '../contract/schemas.ts';
+import type { TaskEvent } from '../workflows/eventTypes.ts';
 import type { Timelines } from './progress.ts';
 
 /** What the CLI prints when the API refuses: its stable code, its message, and what to do. */
@@ -26,6 +28,23 @@ export class ApiError extends Error {
 
 /** A row of the task list, and a ready track of the catalog: the shapes of the API's contract. */
 export type { TaskSummary, TrackView as TrackSummary } from '../contract/schemas.ts';
+
+/** An event of `GET /v1/tasks/:taskId/events`: the task's event with its task. */
+export type StreamedEvent = TaskEvent & { taskId: string; kind: string };
+/** What the stream says when events older than the task keeps are gone. */
+export interface StreamGap {
+  type: 'gap';
+  taskId: string;
+  from: number;
+  to: number;
+}
+
+/** An open per-task event stream: its events as they come; `ended` once the server has nothing more. */
+export interface EventStream {
+  /** The task had ended before (a 204): nothing will come. */
+  ended: boolean;
+  events: AsyncIterable<{ id: string | undefined; event: StreamedEvent | StreamGap }>;
+}
 
 /** A small typed client of the HTTP API, for the CLI and the demo. */
 export class TasksApi {
@@ -136,6 +155,60 @@ export class TasksApi {
       }
       throw error;
     }
+  }
+
+  /**
+   * Opens the task's event stream after `lastEventId` (its sequence number; undefined: from the start).
+   * Refusals throw ApiError as every call does; an unreachable API is `api_unreachable`.
+   */
+  async events(taskId: string, lastEventId: string | undefined, signal: AbortSignal): Promise<EventStream> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}/events`, {
+        headers: {
+          accept: 'text/event-stream',
+          ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}),
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        },
+        signal,
+      });
+    } catch (error) {
+      throw new ApiError(
+        0,
+        'api_unreachable',
+        `cannot reach the API at ${this.baseUrl} (${error instanceof Error ? error.message : String(error)}); ` +
+          'is `npm start` running, or is API_URL right?',
+        undefined,
+      );
+    }
+    if (response.status === 204) return { ended: true, events: (async function* () {})() };
+    const type = response.headers.get('content-type') ?? '';
+    if (!response.ok || !type.startsWith('text/event-stream') || !response.body) {
+      const parsed = (await response.json().catch(() => undefined)) as
+        { error?: string; message?: string } | undefined;
+      throw new ApiError(
+        response.status,
+        parsed?.error ?? `http_${response.status}`,
+        parsed?.message ?? response.statusText,
+        parsed,
+      );
+    }
+    const messages = response.body
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new EventSourceParserStream());
+    return {
+      ended: false,
+      events: (async function* () {
+        try {
+          for await (const message of messages) {
+            yield { id: message.id, event: JSON.parse(message.data) as StreamedEvent | StreamGap };
+          }
+        } catch (error) {
+          // The connection broke (the server went away): the stream just ends; the caller resumes.
+          if (signal.aborted || error instanceof SyntaxError) throw error;
+        }
+      })(),
+    };
   }
 
   cancel(taskId: string) {

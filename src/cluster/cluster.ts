@@ -152,6 +152,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const catalogUrl = postgres.url(CATALOG_DB.database, CATALOG_DB.user, CATALOG_DB.password);
     const appEnv: NodeJS.ProcessEnv = {
       PUBLIC_BASE_URL: apiUrl,
+      // The console links each task to its workflow in the UI.
+      ...(ports.ui === undefined ? {} : { TEMPORAL_UI_URL: `http://127.0.0.1:${ports.ui}` }),
       ...options.env,
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_NAMESPACE: namespace,

@@ -118,6 +118,7 @@ async function main(): Promise<void> {
       '',
       'music-tasks cluster is up',
       `  API          ${cluster.apiUrl}   (front door over ${cluster.replicaUrls.join(', ')})`,
+      `  Console      ${cluster.apiUrl}/`,
       `  Temporal UI  ${cluster.uiUrl}`,
       `  Temporal     ${cluster.temporalAddress} (namespace ${cluster.namespace}, PostgreSQL 127.0.0.1:${settings.CLUSTER_POSTGRES_PORT})`,
       `  Workers      ${cluster.workers.length}`,

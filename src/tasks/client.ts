@@ -378,7 +378,11 @@ export class TaskClient {
     const handle = this.temporal.workflow.getHandle(description.workflowId);
     const status = description.status.name;
     if (status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') {
-      return (await handle.result()) as WorkflowView;
+      // The result carries the task's final events too (for its event stream): the view is the rest.
+      const { eventLog: _eventLog, ...view } = (await handle.result()) as WorkflowView & {
+        eventLog?: unknown;
+      };
+      return view;
     }
     if (status === 'RUNNING' || status === 'CANCELLED') {
       // A cancelled run recorded its view before closing: a query of the closed run replays it.

@@ -67,6 +67,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const types = {
     Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
   };
   let existing;
   try {

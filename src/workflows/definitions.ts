@@ -87,10 +87,15 @@ export type SubmissionOutcome = SubmissionResult | SubmissionRejected;
 export const MusicTaskStatusKey = defineSearchAttributeKey('MusicTaskStatus', SearchAttributeType.KEYWORD);
 export const MusicTaskKindKey = defineSearchAttributeKey('MusicTaskKind', SearchAttributeType.KEYWORD);
 export const MusicTaskReadyKey = defineSearchAttributeKey('MusicTaskReady', SearchAttributeType.BOOL);
+/** When the task's newest event was recorded (epoch ms) and its sequence number (`events.ts`). */
+export const MusicTaskEventAtKey = defineSearchAttributeKey('MusicTaskEventAt', SearchAttributeType.INT);
+export const MusicTaskEventSeqKey = defineSearchAttributeKey('MusicTaskEventSeq', SearchAttributeType.INT);
 
 /** Search attributes the service needs registered in its namespace, with their index types. */
 export const SEARCH_ATTRIBUTES = {
   MusicTaskStatus: 'Keyword',
   MusicTaskKind: 'Keyword',
   MusicTaskReady: 'Bool',
+  MusicTaskEventAt: 'Int',
+  MusicTaskEventSeq: 'Int',
 } as const;

@@ -25,6 +25,8 @@ import { taskNonce } from './callbackNonce.ts';
 import { readCallbackSignal, refusalOf } from './signalInput.ts';
 import {
   callbackSignal,
+  MusicTaskEventAtKey,
+  MusicTaskEventSeqKey,
   MusicTaskKindKey,
   MusicTaskReadyKey,
   MusicTaskStatusKey,
@@ -48,6 +50,20 @@ import {
   type TaskState,
   type TaskView,
 } from './state.ts';
+import {
+  eventsAfter,
+  eventsQuery,
+  type EventsPage,
+  noteStatus,
+  recordCallbackEvent,
+  recordEnd,
+  recordPollEvent,
+  recordProviderCallEvent,
+  startEventLog,
+  startIdlePublisher,
+  takeEventAttributes,
+  unpublished,
+} from './events.ts';
 import { formatWait, waitUntil } from './wait.ts';
 import { notifyTargetSignal } from '../notifications/events.ts';
 import { notifyApp } from './notify.ts';
@@ -116,7 +132,7 @@ const HISTORY_EVENTS_LIMIT = 2_000;
  * timer polls when they stay silent, a terminal callback is confirmed by one query, and finished
  * files are stored before the task is marked ready.
  */
-export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
+export async function musicTask(input: MusicTaskInput): Promise<TaskView & { eventLog?: EventsPage }> {
   const info = workflowInfo();
   const state: TaskState =
     input.state ??
@@ -124,13 +140,21 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   const { pollIntervalMs, pollMaxIntervalMs, taskDeadlineMs } = input.timing;
   const deadline = Date.parse(state.submittedAt) + taskDeadlineMs;
   const published = { status: '', ready: false, details: '' };
+  startEventLog(state);
+  /** What would wake the main line now: the idle publisher leaves the publishing to it then. */
+  let mainWakes: () => boolean = () => false;
 
   const publish = () => {
-    if (state.status !== published.status || state.ready !== published.ready) {
+    noteStatus(state);
+    if (state.status !== published.status || state.ready !== published.ready || unpublished(state)) {
+      // One upsert: the newest event rides with the status (a search attribute is a history event).
+      const newest = takeEventAttributes(state);
       upsertSearchAttributes([
         { key: MusicTaskStatusKey, value: state.status },
         { key: MusicTaskKindKey, value: state.kind },
         { key: MusicTaskReadyKey, value: state.ready },
+        { key: MusicTaskEventAtKey, value: newest.at },
+        { key: MusicTaskEventSeqKey, value: newest.seq },
       ]);
       published.status = state.status;
       published.ready = state.ready;
@@ -147,6 +171,7 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   });
 
   setHandler(statusQuery, () => toView(state, info.workflowId));
+  setHandler(eventsQuery, (afterSeq) => eventsAfter(state, afterSeq));
   setHandler(callbackSignal, (payload: unknown) => {
     const signal = readCallbackSignal(payload, state.kind, new Date().toISOString());
     const refusal =
@@ -162,6 +187,7 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
       return;
     }
     const duplicate = recordCallback(state, signal);
+    recordCallbackEvent(state, signal.callback.phase, duplicate);
     // Debug: the webhook already logs each callback at info, with its outcome.
     if (!duplicate) log.debug('callback', { taskId: state.taskId, phase: signal.callback.phase });
   });
@@ -173,7 +199,9 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
   const poll = async (reason: 'timer' | 'confirm') => {
     const purpose = reason === 'confirm' ? 'confirm' : 'poll';
     const at = new Date().toISOString();
+    const pollsBefore = state.pollCount;
     state.providerCall = { purpose, queuedAt: at };
+    recordProviderCallEvent(state);
     publish();
     const call = new CancellationScope();
     const answer = call.run(() =>
@@ -195,7 +223,10 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
         () => false,
         () => false,
       );
-      if (await Promise.race([settled, wanted.then(() => true)])) call.cancel();
+      mainWakes = () => state.confirmationWanted;
+      const withdraw = await Promise.race([settled, wanted.then(() => true)]);
+      mainWakes = () => false;
+      if (withdraw) call.cancel();
       watch.cancel();
       wanted.catch(() => undefined);
     }
@@ -217,8 +248,10 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
       if (failed.type === 'ProviderTaskNotFound') recordProviderNotFound(state);
     } finally {
       state.providerCall = undefined;
+      if (state.pollCount !== pollsBefore) recordPollEvent(state);
     }
   };
+  startIdlePublisher(state, publish, () => mainWakes());
 
   try {
     await CancellationScope.cancellable(async () => {
@@ -247,7 +280,9 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
         state.nextPollAt = new Date(Date.now() + delay).toISOString();
         publish();
         const hasNews = () => state.confirmationWanted || state.heardFromProvider;
+        mainWakes = hasNews;
         const woken = await waitUntil(hasNews, delay, `wait for a callback; poll in ${formatWait(delay)}`);
+        mainWakes = () => false;
         if (woken) {
           const news = takeNews(state);
           if (news.heard) backoff = pollIntervalMs;
@@ -267,14 +302,17 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView> {
     if (!isCancellation(error)) throw error;
     // Close as Temporal's own Canceled, the view recorded first (a query of the closed run reads it).
     recordCancelled(state, new Date().toISOString());
+    recordEnd(state);
     publish();
     if (notify) await notifyApp(state, notify, info.workflowId, publish);
     throw error;
   }
   state.updatedAt = new Date().toISOString();
+  recordEnd(state);
   publish();
   if (notify) await notifyApp(state, notify, info.workflowId, publish);
-  return toView(state, info.workflowId);
+  // The final events ride in the result: a closed task's stream reads them without a worker.
+  return { ...toView(state, info.workflowId), eventLog: eventsAfter(state, 0) };
 }
 
 /** Every file in one activity: the history no longer grows with the file count. */

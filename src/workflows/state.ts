@@ -13,6 +13,7 @@ import type {
 } from '../contract/schemas.ts';
 import type { CallbackPhase, ProviderFailure, ProviderSnapshot, TaskResult } from '../provider/types.ts';
 import type { NotificationRecord } from '../notifications/events.ts';
+import type { EventLog } from './eventTypes.ts';
 
 export const TIMED_OUT = 'TIMED_OUT';
 export const CANCELLED = 'CANCELLED';
@@ -89,6 +90,8 @@ export interface TaskState {
   runs: number;
   /** The terminal event's delivery to the app; absent for a task with no notification URL. */
   notification?: NotificationRecord;
+  /** The task's events (`events.ts`); absent in a state carried over from a run without one. */
+  log?: EventLog;
 }
 
 /**

@@ -185,6 +185,8 @@ describe('the HTTP contract (app.inject, a fake task client)', () => {
       'GET /v1/tracks',
       'GET /v1/assets/{assetId}',
       'GET /v1/provider',
+      'GET /v1/tasks/{taskId}/events',
+      'GET /v1/events',
       'POST /webhooks/music/{kind}',
       'GET /healthz',
       'GET /readyz',

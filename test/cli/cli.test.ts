@@ -104,7 +104,14 @@ describe('the music-tasks CLI against a running API', () => {
       ];
       const seen: string[] = [];
       let next = 0;
+      // While it watches, the CLI holds the task's event stream open (it does not poll).
+      const streamsOpen: Promise<number>[] = [];
       const advance = () => {
+        streamsOpen.push(
+          fetch(`${stack.apiUrl}/metrics`)
+            .then((response) => response.text())
+            .then((text) => Number(/^music_event_streams (\d+)/m.exec(text)?.[1] ?? 0)),
+        );
         const phase = phases[next++];
         if (phase) void phase[1]();
       };
@@ -117,6 +124,11 @@ describe('the music-tasks CLI against a running API', () => {
       const watched = await watching;
       assert.equal(watched.code, 0, `${watched.stderr}\n${watched.stdout}`);
       assert.ok(!watched.stdout.includes('\u001b['), 'no cursor movement when stdout is not a TTY');
+      const open = await Promise.all(streamsOpen);
+      assert.ok(
+        open.length > 2 && open.slice(1, -1).every((count) => count >= 1),
+        `watched over the stream: ${open.join(', ')}`,
+      );
       for (const label of ['PENDING', 'TEXT_SUCCESS', 'FIRST_SUCCESS', 'ready']) {
         assert.ok(
           seen.some((line) => line.startsWith(taskId) && line.includes(label)),

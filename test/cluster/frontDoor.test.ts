@@ -90,3 +90,42 @@ describe('front door', () => {
     );
   });
 });
+
+describe('front door and event streams', () => {
+  it('passes a Server-Sent Events stream on as it comes, not when it ends', async () => {
+    const { createServer } = await import('node:http');
+    let finish: () => void = () => undefined;
+    const upstream = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('id: 1\ndata: {"seq":1}\n\n');
+      finish = () => response.end('id: 2\ndata: {"seq":2}\n\n');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as { port: number };
+    const front = await startFrontDoor({
+      host: '127.0.0.1',
+      port: 0,
+      replicas: [`http://127.0.0.1:${port}`],
+    });
+    try {
+      const response = await fetch(`${front.url}/v1/events`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+      const reader = response.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      assert.match(first, /id: 1/, 'the first event before the stream ends');
+      finish();
+      let rest = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += new TextDecoder().decode(value);
+      }
+      assert.match(rest, /id: 2/);
+    } finally {
+      await front.app.close();
+      upstream.closeAllConnections();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
+  });
+});

@@ -59,8 +59,24 @@ describe('security: secrets stay out of logs', () => {
         const answer = await fetch(`${base}/webhooks/music/music?${query}`, { method: 'POST' });
         assert.equal(answer.status, 401, query);
       }
+      // EventSource cannot send a header: the API token may come as ?token= on the event streams.
+      for (const path of [
+        `/v1/tasks/no-such-task/events?token=${SECRET}`,
+        `/v1/events?kind=nope&token=${SECRET}`,
+        `/v1/events?lastEventId=1&TOKEN=${SECRET}`,
+      ]) {
+        const answer = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(2_000) }).catch(
+          () => undefined,
+        );
+        await answer?.body?.cancel();
+      }
+      const stream = new AbortController();
+      const open = await fetch(`${base}/v1/events?token=${SECRET}`, { signal: stream.signal });
+      assert.equal(open.status, 200);
+      stream.abort();
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.match(output, /webhooks\/music\/music/, 'the requests were logged');
+      assert.match(output, /v1\/events\?token=<redacted>/, 'the stream requests were logged');
       assert.ok(!output.includes(SECRET), output.split('\n').filter((line) => line.includes(SECRET))[0]);
     } finally {
       child.kill('SIGTERM');

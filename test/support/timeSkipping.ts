@@ -17,6 +17,7 @@ const wrapper = join(import.meta.dirname, '..', '..', '.tools', 'bin', 'temporal
 const SEARCH_ATTRIBUTE_TYPES = {
   Keyword: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Bool: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  Int: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
 } as const;
 
 /** The test server with the contract's search attributes registered. */

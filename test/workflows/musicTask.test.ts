@@ -147,7 +147,10 @@ describe('musicTask (real Temporal, fake provider)', () => {
     provider.set(taskId, 'music', 'SUCCESS', result);
     await stack.postCallback('music', songCallback('complete', taskId, result));
     const handle = stack.client.workflow.getHandle(musicTaskWorkflowId(taskId));
-    const final = await handle.result();
+    // The result is the view, with the task's final events beside it (for its event stream).
+    const { eventLog, ...final } = await handle.result();
+    assert.equal(eventLog?.ended, true);
+    assert.equal(eventLog?.events.at(-1)?.type, 'ready');
     // What `temporal workflow query --type status` does for a finished task: no cached run answers.
     assert.deepEqual(await handle.query<TaskView>('status'), final);
   });
