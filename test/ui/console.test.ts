@@ -4,45 +4,20 @@
  * refreshes the screenshots in docs/ (desktop and phone).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.ts';
 import { songCallback } from '../support/callbacks.ts';
 import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS =
   process.env.UPDATE_SCREENSHOT === '1'
     ? join(import.meta.dirname, '..', '..', 'docs')
     : join(process.env.TEST_SCRATCH_DIR ?? tmpdir(), 'console-shots');
-
-async function launchChromium(): Promise<BrowserContext> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: \`npm run setup\` installs Debian's chromium (apt-get install -y chromium)`,
-    );
-  }
-  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'music-tasks-chromium-')), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1440, height: 960 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // A test plays a track without a person's click.
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
-}
 
 /** The row of a task in the list. */
 const row = (page: Page, taskId: string) => page.locator(`#task-${taskId}`);
@@ -65,7 +40,10 @@ describe('the web console', () => {
         TEMPORAL_UI_URL: 'http://temporal-ui.example:8233',
       },
     });
-    browser = await launchChromium();
+    browser = await launchChromium({ width: 1440, height: 960 }, [
+      // A test plays a track without a person's click.
+      '--autoplay-policy=no-user-gesture-required',
+    ]);
   });
   after(async () => {
     await browser?.close();
@@ -215,7 +193,10 @@ describe('the web console with API_TOKEN', () => {
       provider,
       env: { API_TOKEN: 'console-test-token', POLL_INTERVAL: '1m', POLL_MAX_INTERVAL: '1m' },
     });
-    browser = await launchChromium();
+    browser = await launchChromium({ width: 1440, height: 960 }, [
+      // A test plays a track without a person's click.
+      '--autoplay-policy=no-user-gesture-required',
+    ]);
   });
   after(async () => {
     await browser?.close();

@@ -1,45 +1,21 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.ts';
 import { startDevServer, type DevServer } from '../../src/temporal/devServer.ts';
 import { songCallback } from '../support/callbacks.ts';
 import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { freePort } from '../support/ports.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 // The committed screenshot is refreshed on demand (UPDATE_SCREENSHOT=1); a plain run keeps it untouched.
 const SCREENSHOT =
   process.env.UPDATE_SCREENSHOT === '1'
     ? join(import.meta.dirname, '..', '..', 'docs', 'temporal-ui-task.png')
     : join(process.env.TEST_SCRATCH_DIR ?? tmpdir(), 'temporal-ui-task.png');
-
-async function launchChromium(): Promise<BrowserContext> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: \`npm run setup\` installs Debian's chromium (apt-get install -y chromium)`,
-    );
-  }
-  // A fresh profile each run: nothing cached from another run can make the page pass.
-  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'music-tasks-chromium-')), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 describe('the Temporal UI shows a task readably', () => {
   let server: DevServer;
@@ -60,7 +36,7 @@ describe('the Temporal UI shows a task readably', () => {
       mediaOrigins: [media.url],
       env: { TEMPORAL_ADDRESS: server.address, POLL_INTERVAL: '1m', POLL_MAX_INTERVAL: '1m' },
     });
-    browser = await launchChromium();
+    browser = await launchChromium({ width: 1400, height: 1000 });
   });
   after(async () => {
     await browser?.close();
