@@ -84,7 +84,12 @@ export async function eventRoutes(root: FastifyInstance): Promise<void> {
       registers: [metrics.registry],
     });
   const hub = new EventHub(
-    { client, connection, namespace: app.config.temporal.namespace },
+    {
+      client,
+      connection,
+      namespace: app.config.temporal.namespace,
+      taskQueue: app.config.temporal.taskQueue,
+    },
     app.config.events.maxStreams,
     (lagMs) => foundLag.observe(lagMs / 1000),
   );

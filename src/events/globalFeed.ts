@@ -148,11 +148,13 @@ export class GlobalFeed {
   constructor(
     private readonly client: Client,
     private readonly options: {
+      /** The deployment's workflow queue: a namespace shared with other deployments shows this one's tasks. */
+      taskQueue: string;
       scanIntervalMs?: number;
       settleMs?: number;
       /** Told, for each event found, how long after it was recorded the scan that found it began. */
       onFound?: (lagMs: number) => void;
-    } = {},
+    },
   ) {}
 
   private lags: { at: number; lagMs: number }[] = [];
@@ -274,7 +276,11 @@ export class GlobalFeed {
 
   /** Tasks whose newest event is at or after `sinceMs`, from visibility. */
   private async *rows(sinceMs: number, filter: GlobalFilter = {}, limit = Infinity): AsyncGenerator<Row> {
-    const clauses = [`WorkflowType = '${MUSIC_TASK_WORKFLOW}'`, `MusicTaskEventAt >= ${Math.floor(sinceMs)}`];
+    const clauses = [
+      `WorkflowType = '${MUSIC_TASK_WORKFLOW}'`,
+      `TaskQueue = '${this.options.taskQueue.replace(/'/g, '')}'`,
+      `MusicTaskEventAt >= ${Math.floor(sinceMs)}`,
+    ];
     if (filter.kind) clauses.push(`MusicTaskKind = '${filter.kind}'`);
     let count = 0;
     for await (const execution of this.client.workflow.list({

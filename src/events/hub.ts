@@ -14,11 +14,12 @@ export class EventHub {
   private closed = false;
 
   constructor(
-    private readonly deps: { client: Client; connection: Connection; namespace: string },
+    /** `taskQueue`: the deployment's workflow queue; the stream of all tasks shows its tasks only. */
+    private readonly deps: { client: Client; connection: Connection; namespace: string; taskQueue: string },
     readonly maxStreams: number,
     onFound?: (lagMs: number) => void,
   ) {
-    this.global = new GlobalFeed(deps.client, onFound ? { onFound } : {});
+    this.global = new GlobalFeed(deps.client, { taskQueue: deps.taskQueue, ...(onFound ? { onFound } : {}) });
   }
 
   get openStreams(): number {
