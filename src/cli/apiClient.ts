@@ -53,6 +53,17 @@ export class TasksApi {
     private readonly token?: string,
   ) {}
 
+  /** What a request that never reached the API throws: the address it tried, and what to check. */
+  private unreachable(error: unknown): ApiError {
+    return new ApiError(
+      0,
+      'api_unreachable',
+      `cannot reach the API at ${this.baseUrl} (${error instanceof Error ? error.message : String(error)}); ` +
+        'is `npm start` running, or is API_URL right?',
+      undefined,
+    );
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {
@@ -66,13 +77,7 @@ export class TasksApi {
         signal: AbortSignal.timeout(300_000),
       });
     } catch (error) {
-      throw new ApiError(
-        0,
-        'api_unreachable',
-        `cannot reach the API at ${this.baseUrl} (${error instanceof Error ? error.message : String(error)}); ` +
-          'is `npm start` running, or is API_URL right?',
-        undefined,
-      );
+      throw this.unreachable(error);
     }
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : undefined;
@@ -173,13 +178,7 @@ export class TasksApi {
         signal,
       });
     } catch (error) {
-      throw new ApiError(
-        0,
-        'api_unreachable',
-        `cannot reach the API at ${this.baseUrl} (${error instanceof Error ? error.message : String(error)}); ` +
-          'is `npm start` running, or is API_URL right?',
-        undefined,
-      );
+      throw this.unreachable(error);
     }
     if (response.status === 204) return { ended: true, events: (async function* () {})() };
     const type = response.headers.get('content-type') ?? '';
@@ -231,12 +230,7 @@ export class TasksApi {
         headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
       });
     } catch (error) {
-      throw new ApiError(
-        0,
-        'api_unreachable',
-        `cannot reach the API at ${this.baseUrl}: ${String(error)}`,
-        undefined,
-      );
+      throw this.unreachable(error);
     }
     if (!response.ok || !response.body) {
       const { error, message } = ((await response.json().catch(() => ({}))) ?? {}) as {
