@@ -1,7 +1,11 @@
 /**
  * End to end through the simulator at a small time scale, K tasks of every kind, twice: with the
  * provider's callbacks, and with every callback dropped (polling alone). Per task: provider calls,
- * history events, and the detection latency from the provider's SUCCESS to `ready`.
+ * history events, and the detection latency from the provider's SUCCESS to `ready`, split into the
+ * hops of the task's history; the CPU each process used while the tasks ran. The tasks are awaited
+ * on the Temporal server (one long poll each), not by asking the API for views: an observer must
+ * not add load to what it measures. `BENCH_NODE_OPTIONS` reaches the service's processes as
+ * NODE_OPTIONS (e.g. `--import` of a profiler).
  */
 import { Client, Connection } from '@temporalio/client';
 import { TASK_KINDS, type TaskKind } from '../../src/provider/kinds.ts';
@@ -9,11 +13,12 @@ import { buildSimulator, type FaultConfig } from '../../src/simulator/app.ts';
 import { musicTaskWorkflowId } from '../../src/workflows/definitions.ts';
 import { submissionFor } from '../chaos/inputs.ts';
 import { submitUntilAccepted } from '../chaos/submitter.ts';
+import { CpuMeter, describeCpu } from '../support/cpu.ts';
 import { against, fixed, ms, spread } from '../support/figures.ts';
 import { startService } from '../support/service.ts';
 import { PHASE_MEANINGS, PHASES, phasesOf, type Phase } from '../support/phases.ts';
 import { markdownTable } from '../support/table.ts';
-import { eachLimited, watchTasks } from '../support/taskWatch.ts';
+import { awaitTasks, eachLimited } from '../support/taskWatch.ts';
 import type { BenchTemporal } from '../support/temporal.ts';
 
 export interface EndToEndOptions {
@@ -65,7 +70,13 @@ const RUNS: RunSettings[] = [
   },
 ];
 
-async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<TaskFigures[]> {
+interface RunFigures {
+  tasks: TaskFigures[];
+  /** % of one core per process, from the first submission until every task was ready. */
+  cpu: Record<string, number>;
+}
+
+async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<RunFigures> {
   const simulator = await buildSimulator({
     timeScale: options.timeScale,
     rateLimit: false,
@@ -83,6 +94,7 @@ async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<Task
       TASK_DEADLINE: '10m',
       // The simulator has no limit here: a budget that never binds, so this is the uncongested path.
       PROVIDER_RATE_LIMIT: '100000/10s',
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     },
     worker: { entry: 'bench/support/workerProcess.ts', bundlePath: options.bundlePath },
   });
@@ -96,6 +108,13 @@ async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<Task
       })),
     );
     const submitted: { kind: TaskKind; taskId: string }[] = [];
+    // The bench process holds the simulator too.
+    const meter = new CpuMeter({
+      temporal: options.temporal.pid,
+      server: service.server.pid,
+      worker: service.worker.pid,
+      'bench + simulator': process.pid,
+    }).begin();
     await eachLimited(work, 6, async ({ kind, n }) => {
       const task = await submitUntilAccepted(
         service.apiUrl,
@@ -109,11 +128,13 @@ async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<Task
       );
       submitted.push(task);
     });
-    const { views, unfinished } = await watchTasks(
+    const { views, unfinished } = await awaitTasks(
+      client,
       service.apiUrl,
       submitted.map((task) => task.taskId),
       5 * 60_000,
     );
+    const cpu = meter.end();
     if (unfinished.length) throw new Error(`${run.label}: ${unfinished.length} tasks never finished`);
     const stats = (await (await fetch(`${simulatorUrl}/__sim/stats`)).json()) as {
       tasks: Record<string, { calls: Record<string, number> }>;
@@ -136,7 +157,7 @@ async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<Task
         ready: view.ready,
       });
     }
-    return figures;
+    return { tasks: figures, cpu };
   } finally {
     await connection.close();
     await service.close();
@@ -145,8 +166,11 @@ async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<Task
 }
 
 export async function benchEndToEnd(options: EndToEndOptions): Promise<string> {
-  const results: { run: RunSettings; figures: TaskFigures[] }[] = [];
-  for (const run of RUNS) results.push({ run, figures: await runOnce(options, run) });
+  const results: { run: RunSettings; figures: TaskFigures[]; cpu: Record<string, number> }[] = [];
+  for (const run of RUNS) {
+    const { tasks, cpu } = await runOnce(options, run);
+    results.push({ run, figures: tasks, cpu });
+  }
 
   const summary = markdownTable(
     [
@@ -158,8 +182,9 @@ export async function benchEndToEnd(options: EndToEndOptions): Promise<string> {
       'SUCCESS → ready p50',
       'p99',
       'max',
+      'CPU while it ran (% of one core)',
     ],
-    results.map(({ run, figures }) => {
+    results.map(({ run, figures, cpu }) => {
       const calls = spread(figures.map((task) => task.providerCalls));
       const events = spread(figures.map((task) => task.historyEvents));
       const latency = spread(figures.map((task) => task.latencyMs));
@@ -172,6 +197,7 @@ export async function benchEndToEnd(options: EndToEndOptions): Promise<string> {
         ms(latency.p50),
         ms(latency.p99),
         ms(latency.max),
+        describeCpu(cpu),
       ];
     }),
   );

@@ -8,15 +8,27 @@ import proto from '@temporalio/proto';
 const { EventType } = proto.temporal.api.enums.v1;
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
-export const PHASES = ['callback in', 'wake wait', 'confirm', 'store wait', 'store run', 'finish'] as const;
+export const PHASES = [
+  'callback in',
+  'wake wait',
+  'confirm ask',
+  'confirm wait',
+  'confirm run',
+  'confirm read',
+  'store wait',
+  'store run',
+  'finish',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const PHASE_MEANINGS: Record<Phase, string> = {
   'callback in':
     "provider's SUCCESS → the `callback` signal in the history (simulator, webhook, signalWithStart)",
   'wake wait': 'signal → the workflow task it causes started by the worker',
-  confirm:
-    'that workflow task started → `storeAssets` scheduled (the confirming query, then the task completed)',
+  'confirm ask': 'that workflow task started → the confirming `queryProvider` scheduled (the task completed)',
+  'confirm wait': '`queryProvider` scheduled → started on the provider queue (the budget, the dispatch)',
+  'confirm run': '`queryProvider` started → completed (the HTTP query)',
+  'confirm read': '`queryProvider` completed → `storeAssets` scheduled (a workflow task)',
   'store wait': '`storeAssets` scheduled → started on the post-processing queue',
   'store run': '`storeAssets` started → completed (download, verify, store)',
   finish: '`storeAssets` completed → workflow completed (a workflow task with the catalog write)',
@@ -28,8 +40,21 @@ function millis(event: HistoryEvent | undefined): number | undefined {
   return Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
 }
 
-function isStoreScheduled(event: HistoryEvent): boolean {
-  return event.activityTaskScheduledEventAttributes?.activityType?.name === 'storeAssets';
+const scheduledAs = (name: string) => (event: HistoryEvent) =>
+  event.activityTaskScheduledEventAttributes?.activityType?.name === name;
+const isStoreScheduled = scheduledAs('storeAssets');
+const isQueryScheduled = scheduledAs('queryProvider');
+
+/** The started and completed events of the activity scheduled as event `scheduledId`. */
+function runOf(events: readonly HistoryEvent[], scheduledId: number) {
+  return {
+    started: events.find(
+      (event) => Number(event.activityTaskStartedEventAttributes?.scheduledEventId) === scheduledId,
+    ),
+    completed: events.find(
+      (event) => Number(event.activityTaskCompletedEventAttributes?.scheduledEventId) === scheduledId,
+    ),
+  };
 }
 
 /**
@@ -42,29 +67,29 @@ export function phasesOf(
 ): Record<Phase, number> | undefined {
   const storeScheduled = events.findIndex(isStoreScheduled);
   if (storeScheduled < 0) return undefined;
-  // The last callback before the files were scheduled, and the first workflow task it started.
+  // The confirming query (the last provider query before the files), the last callback before it,
+  // and the first workflow task that callback started.
+  const query = events.findLastIndex((event, index) => index < storeScheduled && isQueryScheduled(event));
+  if (query < 0) return undefined;
   const signal = events.findLastIndex(
-    (event, index) =>
-      index < storeScheduled && event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    (event, index) => index < query && event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
   );
   if (signal < 0) return undefined;
   const wake = events.find(
     (event, index) => index > signal && event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
   );
-  const storeId = Number(events[storeScheduled]!.eventId);
-  const storeStarted = events.find(
-    (event) => Number(event.activityTaskStartedEventAttributes?.scheduledEventId) === storeId,
-  );
-  const storeCompleted = events.find(
-    (event) => Number(event.activityTaskCompletedEventAttributes?.scheduledEventId) === storeId,
-  );
+  const confirm = runOf(events, Number(events[query]!.eventId));
+  const store = runOf(events, Number(events[storeScheduled]!.eventId));
   const times = [
     successAt,
     millis(events[signal]),
     millis(wake),
+    millis(events[query]),
+    millis(confirm.started),
+    millis(confirm.completed),
     millis(events[storeScheduled]),
-    millis(storeStarted),
-    millis(storeCompleted),
+    millis(store.started),
+    millis(store.completed),
     millis(events.find((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)),
   ];
   if (times.some((time) => time === undefined)) return undefined;

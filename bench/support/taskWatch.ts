@@ -1,3 +1,5 @@
+import type { Client } from '@temporalio/client';
+import { musicTaskWorkflowId } from '../../src/workflows/definitions.ts';
 import { isSettled, type TaskView } from '../../src/workflows/state.ts';
 
 /** A task view that will not change any more: ready, or settled without becoming ready. */
@@ -50,4 +52,37 @@ export async function watchTasks(
     }
   }
   return { views, unfinished: [...unfinished] };
+}
+
+/**
+ * Waits for every task's workflow to close (one long poll each on the Temporal server: no load on
+ * the service or the worker while the tasks run), then reads each view once through the API
+ * (`GET /v1/tasks/:id`). For benches that measure latency: an observer asking every task's view once a
+ * second would add a status query per task and second to what it measures.
+ */
+export async function awaitTasks(
+  client: Client,
+  apiUrl: string,
+  taskIds: readonly string[],
+  timeoutMs: number,
+): Promise<{ views: Map<string, TaskView>; unfinished: string[] }> {
+  const views = new Map<string, TaskView>();
+  const unfinished: string[] = [];
+  const timeout = AbortSignal.timeout(timeoutMs);
+  await Promise.all(
+    taskIds.map(async (taskId) => {
+      try {
+        await client.withAbortSignal(timeout, () =>
+          client.workflow.getHandle(musicTaskWorkflowId(taskId)).result(),
+        );
+      } catch {
+        // closed otherwise (failed, cancelled) or still going: the view says which
+      }
+      const response = await fetch(`${apiUrl}/v1/tasks/${taskId}`);
+      const view = response.status === 200 ? ((await response.json()) as TaskView) : undefined;
+      if (view) views.set(taskId, view);
+      if (!view || !isFinished(view)) unfinished.push(taskId);
+    }),
+  );
+  return { views, unfinished };
 }

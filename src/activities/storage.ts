@@ -52,7 +52,9 @@ export function storageActivities(deps: StorageActivityDeps) {
     }): Promise<StoredAsset[]> => {
       const context = Context.current();
       const bytesDone = new Map<string, number>();
-      let lastBeat = 0;
+      // The first heartbeat after a second of work: a quick store never writes one (each is a
+      // write to the task's history on the Temporal server).
+      let lastBeat = Date.now();
       const beat = () => {
         const now = Date.now();
         if (now - lastBeat < 1_000) return;
