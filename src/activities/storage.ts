@@ -10,7 +10,7 @@ import { toFailure } from './failures.ts';
 
 export interface StorageActivityDeps {
   assets: AssetStore;
-  /** Needed by `catalogTask` only. */
+  /** Needed by `catalogTask`, and by `storeAssets` when it is handed the task's catalog entry. */
   catalog?: Catalog;
 }
 
@@ -39,16 +39,38 @@ async function settleWithConcurrency<T, R>(
   return outcomes;
 }
 
+/**
+ * Records a finished task, its tracks and its stored files in the catalog (an idempotent upsert).
+ * A failure is a `CatalogFailed` with the catalog's own message, retried unless the catalog said it
+ * will never succeed.
+ */
+async function recordInCatalog(catalog: Catalog | undefined, entry: CatalogEntry): Promise<void> {
+  if (!catalog) {
+    throw ApplicationFailure.nonRetryable('this worker has no catalog configured', 'CatalogFailed');
+  }
+  try {
+    await catalog.recordTask(entry);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const nonRetryable = error instanceof ApplicationFailure && error.nonRetryable === true;
+    const cause = error instanceof Error ? error : undefined;
+    throw ApplicationFailure.create({ type: 'CatalogFailed', message, nonRetryable, cause });
+  }
+}
+
 export function storageActivities(deps: StorageActivityDeps) {
   return {
     /**
      * Stores every file of a finished task, a few at a time, as one activity: the task's history
-     * stays the same size whatever its file count. A retry skips the files already stored.
+     * stays the same size whatever its file count. A retry skips the files already stored. Handed
+     * the task's catalog entry, it records the task with its stored files once they are all in: the
+     * workflow completes in the next workflow task, with no local activity before it.
      */
     storeAssets: async (batch: {
       taskId: string;
       kind: TaskKind;
       specs: AssetSpec[];
+      catalog?: Omit<CatalogEntry, 'assets'>;
     }): Promise<StoredAsset[]> => {
       const context = Context.current();
       const bytesDone = new Map<string, number>();
@@ -79,15 +101,11 @@ export function storageActivities(deps: StorageActivityDeps) {
         files: stored.length,
         bytes: stored.reduce((sum, a) => sum + a.bytes, 0),
       });
+      if (batch.catalog) await recordInCatalog(deps.catalog, { ...batch.catalog, assets: stored });
       return stored;
     },
 
-    /** Records a finished task, its tracks and its stored files in the catalog (an idempotent upsert). */
-    catalogTask: async (entry: CatalogEntry): Promise<void> => {
-      if (!deps.catalog) {
-        throw ApplicationFailure.nonRetryable('this worker has no catalog configured', 'CatalogUnavailable');
-      }
-      await deps.catalog.recordTask(entry);
-    },
+    /** Records a finished task without files (lyrics) in the catalog (an idempotent upsert). */
+    catalogTask: (entry: CatalogEntry): Promise<void> => recordInCatalog(deps.catalog, entry),
   };
 }

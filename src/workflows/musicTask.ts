@@ -18,9 +18,10 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
 import type { createActivities } from '../activities/index.ts';
+import type { CatalogEntry } from '../catalog/types.ts';
 import { CALL_PRIORITY } from '../temporal/callPriority.ts';
 import { SUCCESS_STATUS } from '../provider/kinds.ts';
-import { planAssets, type AssetSpec } from './assetPlan.ts';
+import { planAssets } from './assetPlan.ts';
 import { taskNonce } from './callbackNonce.ts';
 import { readCallbackSignal, refusalOf } from './signalInput.ts';
 import {
@@ -46,7 +47,6 @@ import {
   recordTimedOut,
   takeNews,
   toView,
-  type StoredAsset,
   type TaskState,
   type TaskView,
 } from './state.ts';
@@ -315,53 +315,42 @@ export async function musicTask(input: MusicTaskInput): Promise<TaskView & { eve
   return { ...toView(state, info.workflowId), eventLog: eventsAfter(state, 0) };
 }
 
-/** Every file in one activity: the history no longer grows with the file count. */
-async function storeInOneActivity(
-  state: TaskState,
-  specs: AssetSpec[],
-  options: ActivityOptions,
-): Promise<PromiseSettledResult<StoredAsset>[]> {
-  const { storeAssets: storeAll } = proxyActivities<Activities>(options);
-  try {
-    const stored = await storeAll.executeWithOptions(
-      { ...options, summary: `store ${specs.length} file${specs.length === 1 ? '' : 's'}` },
-      [{ taskId: state.taskId, kind: state.kind, specs }],
-    );
-    return stored.map((value) => ({ status: 'fulfilled', value }));
-  } catch (reason) {
-    return [{ status: 'rejected', reason }];
-  }
+/** The task as the catalog records it, its stored files apart. */
+function catalogEntryOf(state: TaskState): Omit<CatalogEntry, 'assets'> {
+  return {
+    taskId: state.taskId,
+    kind: state.kind,
+    status: state.status,
+    ready: true,
+    summary: state.summary,
+    submittedAt: state.submittedAt,
+    tracks: state.result.tracks ?? [],
+    lyrics: state.result.lyrics,
+  };
 }
 
+/**
+ * Stores the files and records the task in the catalog: one activity that does both when there are
+ * files (the workflow then completes in the task that reads its result), the catalog write alone as
+ * a local activity when there are none.
+ */
 async function storeAssets(state: TaskState, options: ActivityOptions): Promise<void> {
   const specs = planAssets(state.taskId, state.kind, state.result);
-  const outcomes = specs.length ? await storeInOneActivity(state, specs, options) : [];
-  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-  if (!failed) {
-    state.assets = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<StoredAsset>).value);
-    try {
-      await catalogTask({
-        taskId: state.taskId,
-        kind: state.kind,
-        status: state.status,
-        ready: true,
-        summary: state.summary,
-        submittedAt: state.submittedAt,
-        tracks: state.result.tracks ?? [],
-        assets: state.assets,
-        lyrics: state.result.lyrics,
-      });
-    } catch (error) {
-      const catalogFailure = activityFailed(error);
-      if (!catalogFailure) throw error;
-      state.error = { code: 'CatalogFailed', message: catalogFailure.message };
-      return;
+  const { storeAssets: storeAll } = proxyActivities<Activities>(options);
+  try {
+    if (specs.length) {
+      state.assets = await storeAll.executeWithOptions(
+        { ...options, summary: `store ${specs.length} file${specs.length === 1 ? '' : 's'}` },
+        [{ taskId: state.taskId, kind: state.kind, specs, catalog: catalogEntryOf(state) }],
+      );
+    } else {
+      await catalogTask({ ...catalogEntryOf(state), assets: [] });
     }
-    state.ready = true;
+  } catch (error) {
+    const outcome = activityFailed(error);
+    if (!outcome) throw error;
+    state.error = { code: outcome.type ?? 'AssetStoreFailed', message: outcome.message };
     return;
   }
-  const error: unknown = failed.reason;
-  const outcome = activityFailed(error);
-  if (!outcome) throw error;
-  state.error = { code: outcome.type ?? 'AssetStoreFailed', message: outcome.message };
+  state.ready = true;
 }

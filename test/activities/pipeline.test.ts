@@ -14,6 +14,7 @@ import { ASSET_INVALID_ATTEMPTS, createActivities } from '../../src/activities/i
 import { encodeMp3, encodePng, mp3Duration } from '../../src/simulator/media.ts';
 import type { TaskResult } from '../../src/provider/types.ts';
 import type { AssetSpec } from '../../src/workflows/assetPlan.ts';
+import type { Catalog, CatalogEntry } from '../../src/catalog/types.ts';
 import type { TaskView } from '../../src/workflows/state.ts';
 import { songCallback } from '../support/callbacks.ts';
 import { FakeProvider } from '../support/fakeProvider.ts';
@@ -66,6 +67,91 @@ describe('storeAsset: how validation failures retry', () => {
     await assert.rejects(
       run(new AssetError('AssetUnavailable', 'HTTP 503'), 5),
       failure('AssetUnavailable', false),
+    );
+  });
+});
+
+describe('storeAssets: the catalog write after the files', () => {
+  const spec: AssetSpec = {
+    id: 't-a-audio',
+    taskId: 't',
+    kind: 'music',
+    type: 'audio',
+    name: 'a.mp3',
+    sourceUrl: 'http://provider.test/a.mp3',
+  };
+  const stored = {
+    id: spec.id,
+    type: 'audio',
+    name: spec.name,
+    sourceUrl: spec.sourceUrl,
+    path: 'assets/t/a.mp3',
+    bytes: 3,
+    sha256: 'abc',
+  };
+  const entry = {
+    taskId: 't',
+    kind: 'music' as const,
+    status: 'SUCCESS',
+    ready: true,
+    submittedAt: '2026-01-01T00:00:00.000Z',
+    tracks: [],
+  };
+  const withCatalog = (recordTask: Catalog['recordTask'], stores: string[] = []) =>
+    createActivities({
+      provider: new FakeProvider(),
+      assets: {
+        store: async (asset) => {
+          stores.push(asset.id);
+          return stored;
+        },
+        read: async () => Promise.reject(new Error('unused')),
+      },
+      catalog: {
+        recordTask,
+        listTracks: () => Promise.reject(new Error('unused')),
+        getAsset: () => Promise.reject(new Error('unused')),
+        countRows: () => Promise.reject(new Error('unused')),
+        close: () => Promise.resolve(),
+      },
+      callbackUrl: () => 'http://127.0.0.1/unused',
+    });
+
+  it('records the task with the files it stored, once they are all in', async () => {
+    const recorded: CatalogEntry[] = [];
+    const stores: string[] = [];
+    const activities = withCatalog(async (task) => void recorded.push(task), stores);
+    const result = await new MockActivityEnvironment().run(activities.storeAssets, {
+      taskId: 't',
+      kind: 'music' as const,
+      specs: [spec],
+      catalog: entry,
+    });
+    assert.deepEqual(result, [stored]);
+    assert.deepEqual(stores, [spec.id]);
+    assert.deepEqual(recorded, [{ ...entry, assets: [stored] }]);
+  });
+
+  it("fails as CatalogFailed with the catalog's message, retried unless the catalog refused for good", async () => {
+    const run = (error: Error) =>
+      new MockActivityEnvironment().run(withCatalog(() => Promise.reject(error)).storeAssets, {
+        taskId: 't',
+        kind: 'music' as const,
+        specs: [spec],
+        catalog: entry,
+      });
+    const failure = (nonRetryable: boolean, message: string) => (error: unknown) => {
+      assert.ok(error instanceof ApplicationFailure);
+      assert.deepEqual(
+        [error.type, error.nonRetryable, error.message],
+        ['CatalogFailed', nonRetryable, message],
+      );
+      return true;
+    };
+    await assert.rejects(run(new Error('database is locked')), failure(false, 'database is locked'));
+    await assert.rejects(
+      run(ApplicationFailure.nonRetryable('the catalog is read-only', 'CatalogReadOnly')),
+      failure(true, 'the catalog is read-only'),
     );
   });
 });
