@@ -30,8 +30,8 @@ export const PHASE_MEANINGS: Record<Phase, string> = {
   'confirm run': '`queryProvider` started → completed (the HTTP query)',
   'confirm read': '`queryProvider` completed → `storeAssets` scheduled (a workflow task)',
   'store wait': '`storeAssets` scheduled → started on the post-processing queue',
-  'store run': '`storeAssets` started → completed (download, verify, store)',
-  finish: '`storeAssets` completed → workflow completed (a workflow task with the catalog write)',
+  'store run': '`storeAssets` started → completed (download, verify, store, the catalog write)',
+  finish: '`storeAssets` completed → workflow completed (one workflow task)',
 };
 
 function millis(event: HistoryEvent | undefined): number | undefined {
