@@ -24,15 +24,17 @@ import { MediaSource } from './mediaSource.ts';
 /** Ready, or failed for good: a status query no busy worker answered in time is neither. */
 const settled = (task: TaskView) => task.ready || (!!task.error && task.error.code !== 'status_unavailable');
 
+/** One file of a task, for the activity-level tests. */
+const spec: AssetSpec = {
+  id: 't-a-audio',
+  taskId: 't',
+  kind: 'music',
+  type: 'audio',
+  name: 'a.mp3',
+  sourceUrl: 'http://provider.test/a.mp3',
+};
+
 describe('storeAsset: how validation failures retry', () => {
-  const spec: AssetSpec = {
-    id: 't-a-audio',
-    taskId: 't',
-    kind: 'music',
-    type: 'audio',
-    name: 'a.mp3',
-    sourceUrl: 'http://provider.test/a.mp3',
-  };
   const failing = (error: AssetError): AssetStore => ({
     store: async () => Promise.reject(error),
     read: async () => Promise.reject(error),
@@ -72,14 +74,6 @@ describe('storeAsset: how validation failures retry', () => {
 });
 
 describe('storeAssets: the catalog write after the files', () => {
-  const spec: AssetSpec = {
-    id: 't-a-audio',
-    taskId: 't',
-    kind: 'music',
-    type: 'audio',
-    name: 'a.mp3',
-    sourceUrl: 'http://provider.test/a.mp3',
-  };
   const stored = {
     id: spec.id,
     type: 'audio',
