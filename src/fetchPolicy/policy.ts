@@ -274,6 +274,9 @@ export class FetchPolicy {
       inWindow = 0;
     }, idleTimeoutMs);
     timer.unref();
+    // From here the meter judges idleness: the request's own socket timeout would race it and cut
+    // the body with a bare "aborted" instead of the meter's reason.
+    response.socket?.setTimeout(0);
     meter.once('close', () => {
       clearInterval(timer);
       if (!response.complete) response.destroy();

@@ -20,6 +20,23 @@ const SEARCH_ATTRIBUTE_TYPES = {
   Int: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
 } as const;
 
+/**
+ * The SDK gives the server 5 s to listen, a JVM on a busy machine (the whole suite beside it) can
+ * take longer: a start that timed out is tried again, warmer, up to three times.
+ */
+async function createWithRetries(): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: wrapper } },
+      });
+    } catch (error) {
+      const slowStart = error instanceof Error && /did not start within/.test(error.message);
+      if (!slowStart || attempt >= 3) throw error;
+    }
+  }
+}
+
 /** The test server with the contract's search attributes registered. */
 export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   if (!existsSync(wrapper)) {
@@ -33,9 +50,7 @@ export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
   } catch {
     // already installed by an earlier file in this process
   }
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: wrapper } },
-  });
+  const env = await createWithRetries();
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
