@@ -10,6 +10,7 @@ import { describeDeployment, PromotionRefused } from '../../src/temporal/deploym
 import { callbackUrlFor } from '../../src/webhook/token.ts';
 import { musicTaskWorkflowId } from '../../src/workflows/definitions.ts';
 import { songCallback } from '../support/callbacks.ts';
+import { eventually } from '../support/eventually.ts';
 import { FakeProvider, MediaServer } from '../support/fakeProvider.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { startTestWorker, testConfig } from '../support/temporal.ts';
@@ -151,7 +152,13 @@ describe('Worker Versioning (real Temporal): runs finish on the build that start
     assert.equal(await pinnedBuild(beforePromotion), 'build-a', 'new runs go to A until B is promoted');
 
     await promote('build-b');
-    const state = await describeDeployment(stack.client.connection, 'default', deploymentName);
+    // The routing change is the server's to propagate: on a loaded machine a describe right after
+    // the promotion can still show no current version.
+    const state = await eventually(
+      () => describeDeployment(stack.client.connection, 'default', deploymentName),
+      (described) => described?.currentBuildId === 'build-b',
+      { what: 'build-b current after its promotion', timeoutMs: 15_000 },
+    );
     assert.equal(state?.currentBuildId, 'build-b');
 
     const startedOnB = await track();
