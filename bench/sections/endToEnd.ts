@@ -84,7 +84,7 @@ const RUNS: RunSettings[] = [
 ];
 
 interface RunFigures {
-  tasks: TaskFigures[];
+  figures: TaskFigures[];
   /** % of one core per process, from the first submission until every task was ready. */
   cpu: Record<string, number>;
 }
@@ -175,7 +175,7 @@ async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<RunF
         ready: view.ready,
       });
     }
-    return { tasks: figures, cpu };
+    return { figures, cpu };
   } finally {
     await connection.close();
     await service.close();
@@ -184,11 +184,8 @@ async function runOnce(options: EndToEndOptions, run: RunSettings): Promise<RunF
 }
 
 export async function benchEndToEnd(options: EndToEndOptions): Promise<string> {
-  const results: { run: RunSettings; figures: TaskFigures[]; cpu: Record<string, number> }[] = [];
-  for (const run of RUNS) {
-    const { tasks, cpu } = await runOnce(options, run);
-    results.push({ run, figures: tasks, cpu });
-  }
+  const results: (RunFigures & { run: RunSettings })[] = [];
+  for (const run of RUNS) results.push({ run, ...(await runOnce(options, run)) });
 
   const summary = markdownTable(
     [

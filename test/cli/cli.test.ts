@@ -16,13 +16,13 @@ interface Run {
   stderr: string;
 }
 
-/** The `music-tasks` bin as a user runs it: a child process, stdout not a TTY. */
 /**
  * Each test runs the CLI several times (a Node.js start each): in the whole suite, beside the other
  * test files, they took 4.5 times as long as alone (the first one 70 s against 16 s).
  */
 const CLI_TEST_TIMEOUT_MS = 180_000;
 
+/** The `music-tasks` bin as a user runs it: a child process, stdout not a TTY. */
 function cli(args: string[], env: Record<string, string>, onLine?: (line: string) => void): Promise<Run> {
   const child = spawn(process.execPath, [bin, ...args], {
     env: { ...process.env, API_TOKEN: '', ...env },
